@@ -1,0 +1,46 @@
+"""Escaping and unescaping for HTML, URLs and JSON, and string conversions.
+
+The public API of Tornado's ``tornado.escape``: :func:`xhtml_escape`,
+:func:`url_escape`, :func:`json_encode` and their inverses; the byte/unicode
+conversions :func:`utf8` and :func:`to_unicode` (with the deprecated aliases
+:func:`native_str` and :func:`to_basestring`) and :func:`recursive_unicode`;
+and :func:`linkify`, :func:`squeeze` and :func:`parse_qs_bytes`.
+
+Many of these have near-equivalents in the standard library (:mod:`html`,
+:mod:`urllib.parse`, :mod:`json`); the differences are mostly in how they
+treat bytes and text.
+"""
+
+from __future__ import annotations
+
+from ._html import xhtml_escape, xhtml_unescape
+from ._json import json_decode, json_encode
+from ._linkify import linkify
+from ._text import (
+    native_str,
+    recursive_unicode,
+    squeeze,
+    to_basestring,
+    to_unicode,
+    unicode_type,
+    utf8,
+)
+from ._url import parse_qs_bytes, url_escape, url_unescape
+
+__all__ = [
+    "json_decode",
+    "json_encode",
+    "linkify",
+    "native_str",
+    "parse_qs_bytes",
+    "recursive_unicode",
+    "squeeze",
+    "to_basestring",
+    "to_unicode",
+    "unicode_type",
+    "url_escape",
+    "url_unescape",
+    "utf8",
+    "xhtml_escape",
+    "xhtml_unescape",
+]

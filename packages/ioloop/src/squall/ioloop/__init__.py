@@ -1,0 +1,15 @@
+"""An I/O event loop for non-blocking sockets (the ``tornado.ioloop`` API).
+
+:class:`IOLoop` is a wrapper around an :mod:`asyncio` event loop (the standard one or
+uvloop); :class:`PeriodicCallback` runs a function at a fixed interval.
+"""
+
+from __future__ import annotations
+
+from squall.util import TimeoutError
+
+from ._ioloop import IOLoop
+from ._ioloop import _Selectable as _Selectable  # for type hints in sibling packages
+from ._periodic import PeriodicCallback
+
+__all__ = ["IOLoop", "PeriodicCallback", "TimeoutError"]

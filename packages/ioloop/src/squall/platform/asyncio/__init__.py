@@ -1,0 +1,29 @@
+"""Bridges between squall and :mod:`asyncio` (the ``tornado.platform.asyncio`` API).
+
+:class:`AsyncIOLoop` is the default :class:`~squall.ioloop.IOLoop` implementation;
+:class:`AsyncIOMainLoop` wraps an existing asyncio loop. Any asyncio loop works,
+uvloop included: ``asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())``.
+"""
+
+from __future__ import annotations
+
+from ._loop import (
+    AnyThreadEventLoopPolicy,
+    AsyncIOLoop,
+    AsyncIOMainLoop,
+    BaseAsyncIOLoop,
+    to_asyncio_future,
+    to_tornado_future,
+)
+from ._selector_thread import AddThreadSelectorEventLoop, SelectorThread
+
+__all__ = [
+    "AddThreadSelectorEventLoop",
+    "AnyThreadEventLoopPolicy",
+    "AsyncIOLoop",
+    "AsyncIOMainLoop",
+    "BaseAsyncIOLoop",
+    "SelectorThread",
+    "to_asyncio_future",
+    "to_tornado_future",
+]

@@ -1,0 +1,11 @@
+"""Asynchronous queues for coroutines (the ``tornado.queues`` API).
+
+:class:`Queue`, :class:`PriorityQueue`, :class:`LifoQueue`, :class:`QueueEmpty`,
+:class:`QueueFull`.
+"""
+
+from __future__ import annotations
+
+from ._queues import LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull
+
+__all__ = ["LifoQueue", "PriorityQueue", "Queue", "QueueEmpty", "QueueFull"]

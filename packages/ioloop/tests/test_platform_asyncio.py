@@ -1,0 +1,152 @@
+"""Tests for squall.platform.asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from squall.ioloop import IOLoop
+from squall.platform.asyncio import (
+    AddThreadSelectorEventLoop,
+    AnyThreadEventLoopPolicy,
+    AsyncIOLoop,
+    AsyncIOMainLoop,
+    BaseAsyncIOLoop,
+    SelectorThread,
+    to_asyncio_future,
+    to_tornado_future,
+)
+
+from squall import gen
+
+
+def test_asyncio_loop_owns_a_new_asyncio_loop():
+    loop = AsyncIOLoop(make_current=False)
+    try:
+        assert isinstance(loop, BaseAsyncIOLoop)
+        assert IOLoop._ioloop_for_asyncio[loop.asyncio_loop] is loop
+    finally:
+        loop.close()
+    assert loop.asyncio_loop.is_closed()
+    assert loop.asyncio_loop not in IOLoop._ioloop_for_asyncio
+
+
+def test_asyncio_main_loop_wraps_existing_loop():
+    aloop = asyncio.new_event_loop()
+    asyncio.set_event_loop(aloop)
+    try:
+        main = AsyncIOMainLoop()
+        assert main.asyncio_loop is aloop
+        assert IOLoop.current() is main
+        main.close()
+        assert aloop.is_closed()
+        assert IOLoop.current(instance=False) is None
+    finally:
+        asyncio.set_event_loop(None)
+        aloop.close()
+
+
+def test_ioloop_and_asyncio_interoperate():
+    loop = AsyncIOLoop(make_current=False)
+
+    async def main():
+        # squall futures are asyncio futures; asyncio primitives work inside.
+        f = gen.sleep(0)
+        assert isinstance(f, asyncio.Future)
+        await asyncio.sleep(0)
+        return await asyncio.wait_for(f, 5)
+
+    try:
+        assert loop.run_sync(main) is None
+    finally:
+        loop.close()
+
+
+def test_to_tornado_future_and_to_asyncio_future():
+    loop = AsyncIOLoop(make_current=False)
+
+    async def coro():
+        return 3
+
+    async def main():
+        f = asyncio.get_running_loop().create_future()
+        assert to_tornado_future(f) is f
+        assert to_asyncio_future(f) is f
+        converted = to_asyncio_future(coro())
+        assert isinstance(converted, asyncio.Future)
+        return await converted
+
+    try:
+        assert loop.run_sync(main) == 3
+    finally:
+        loop.close()
+
+
+def test_any_thread_event_loop_policy_is_deprecated():
+    with pytest.warns(DeprecationWarning):
+        policy = AnyThreadEventLoopPolicy()
+    loop = policy.get_event_loop()
+    try:
+        assert isinstance(loop, asyncio.AbstractEventLoop)
+        assert policy.get_event_loop() is loop
+    finally:
+        loop.close()
+
+
+def test_selector_thread_delivers_readiness_on_loop_thread():
+    aloop = asyncio.new_event_loop()
+    selector = SelectorThread(aloop)
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    try:
+
+        async def main():
+            got = aloop.create_future()
+
+            def on_readable():
+                got.set_result(a.recv(10))
+
+            selector.add_reader(a.fileno(), on_readable)
+            b.send(b"ping")
+            data = await asyncio.wait_for(got, 10)
+            assert selector.remove_reader(a.fileno())
+            assert not selector.remove_reader(a.fileno())
+            writable = aloop.create_future()
+            selector.add_writer(a, lambda: writable.done() or writable.set_result(True))
+            ok = await asyncio.wait_for(writable, 10)
+            assert selector.remove_writer(a)
+            return data, ok
+
+        assert aloop.run_until_complete(main()) == (b"ping", True)
+    finally:
+        selector.close()
+        selector.close()  # idempotent
+        a.close()
+        b.close()
+        aloop.close()
+
+
+def test_add_thread_selector_event_loop_wraps_and_delegates():
+    real = asyncio.new_event_loop()
+    wrapped = AddThreadSelectorEventLoop(real)
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    try:
+        assert wrapped.time() == pytest.approx(real.time(), abs=1.0)
+        assert wrapped.is_closed() is False
+
+        async def main():
+            got = real.create_future()
+            wrapped.add_reader(a, lambda: got.done() or got.set_result(a.recv(10)))
+            b.send(b"x")
+            result = await asyncio.wait_for(got, 10)
+            wrapped.remove_reader(a)
+            return result
+
+        assert wrapped.run_until_complete(main()) == b"x"
+    finally:
+        wrapped.close()
+        a.close()
+        b.close()
+    assert real.is_closed()

@@ -1,0 +1,222 @@
+"""Tests for squall.util."""
+
+from __future__ import annotations
+
+import builtins
+import datetime
+import errno
+import gzip
+import os
+import re
+import sys
+
+import pytest
+from squall.util import (
+    ArgReplacer,
+    Configurable,
+    GzipDecompressor,
+    ObjectDict,
+    TimeoutError,
+    basestring_type,
+    bytes_type,
+    errno_from_exception,
+    exec_in,
+    import_object,
+    raise_exc_info,
+    re_unescape,
+    timedelta_to_seconds,
+    unicode_type,
+)
+
+
+def test_timeout_error_is_builtin():
+    assert TimeoutError is builtins.TimeoutError
+
+
+def test_py2_aliases():
+    assert unicode_type is str and basestring_type is str and bytes_type is bytes
+
+
+def test_object_dict_attribute_access():
+    d = ObjectDict(a=1)
+    assert d.a == 1
+    d.b = 2
+    assert d["b"] == 2
+    with pytest.raises(AttributeError):
+        d.missing
+
+
+def test_import_object_module_and_attribute():
+    assert import_object("os.path") is os.path
+    assert import_object("os.path.join") is os.path.join
+    assert import_object("os") is os
+
+
+def test_import_object_missing_attribute_raises_import_error():
+    with pytest.raises(ImportError, match="No module named missing_thing"):
+        import_object("os.missing_thing")
+    with pytest.raises(ImportError):
+        import_object("squall_no_such_module_xyz.thing")
+
+
+def test_errno_from_exception():
+    assert errno_from_exception(OSError(errno.EPIPE, "pipe")) == errno.EPIPE
+    assert errno_from_exception(Exception(errno.EAGAIN)) == errno.EAGAIN
+    assert errno_from_exception(Exception()) is None
+
+
+@pytest.mark.parametrize("s", ["a.b", "foo/bar?baz=1", "[x]*+()", "tab\there", "ünïcode"])
+def test_re_unescape_round_trips_re_escape(s):
+    assert re_unescape(re.escape(s)) == s
+
+
+def test_re_unescape_rejects_class_escapes():
+    with pytest.raises(ValueError, match="cannot unescape"):
+        re_unescape(r"\d")
+    with pytest.raises(ValueError):
+        re_unescape(r"\n")
+
+
+def test_timedelta_to_seconds():
+    assert timedelta_to_seconds(datetime.timedelta(minutes=1, milliseconds=500)) == 60.5
+
+
+def test_raise_exc_info_reraises_with_traceback():
+    try:
+        raise KeyError("k")
+    except KeyError:
+        info = sys.exc_info()
+    with pytest.raises(KeyError) as excinfo:
+        raise_exc_info(info)
+    assert excinfo.value is info[1]
+
+
+def test_exec_in_string_and_code():
+    ns: dict = {}
+    exec_in("x = 1 + 1", ns)
+    assert ns["x"] == 2
+    exec_in(compile("y = x * 3", "<t>", "exec"), ns)
+    assert ns["y"] == 6
+
+
+def test_gzip_decompressor_whole_and_limited():
+    data = b"squall " * 2000
+    compressed = gzip.compress(data)
+    d = GzipDecompressor()
+    assert d.decompress(compressed) + d.flush() == data
+
+    d = GzipDecompressor()
+    out = d.decompress(compressed, 100)
+    assert len(out) == 100
+    assert d.unconsumed_tail
+    while d.unconsumed_tail:
+        out += d.decompress(d.unconsumed_tail, 100)
+    out += d.flush()
+    assert out == data
+
+
+def test_gzip_decompressor_rejects_non_gzip():
+    import zlib
+
+    with pytest.raises(zlib.error):
+        GzipDecompressor().decompress(b"not gzip at all")
+
+
+def _func(a, b, c=None):
+    return a, b, c
+
+
+def test_arg_replacer_positional():
+    r = ArgReplacer(_func, "b")
+    assert r.get_old_value((1, 2), {}) == 2
+    old, args, kwargs = r.replace("new", (1, 2), {})
+    assert old == 2 and list(args) == [1, "new"] and kwargs == {}
+
+
+def test_arg_replacer_keyword_and_default():
+    r = ArgReplacer(_func, "c")
+    assert r.get_old_value((1, 2), {}) is None
+    assert r.get_old_value((1, 2), {}, default="d") == "d"
+    old, args, kwargs = r.replace("C", (1, 2), {"c": "old"})
+    assert old == "old" and kwargs == {"c": "C"} and list(args) == [1, 2]
+    old, _, kwargs = r.replace("C2", (1, 2), {})
+    assert old is None and kwargs == {"c": "C2"}
+
+
+class _Base(Configurable):
+    @classmethod
+    def configurable_base(cls):
+        return _Base
+
+    @classmethod
+    def configurable_default(cls):
+        return _ImplA
+
+    def initialize(self, pos=None, a=None, b=None):
+        self.pos = pos
+        self.a = a
+        self.b = b
+
+
+class _ImplA(_Base):
+    pass
+
+
+class _ImplB(_Base):
+    pass
+
+
+class _Unrelated(Configurable):
+    @classmethod
+    def configurable_base(cls):
+        return _Unrelated
+
+    @classmethod
+    def configurable_default(cls):
+        return _Unrelated
+
+
+@pytest.fixture
+def restore_config():
+    saved = _Base._save_configuration()
+    yield
+    _Base._restore_configuration(saved)
+
+
+def test_configurable_default_and_initialize(restore_config):
+    obj = _Base(1, a=2)
+    assert type(obj) is _ImplA
+    assert (obj.pos, obj.a, obj.b) == (1, 2, None)
+    assert _Base.configured_class() is _ImplA
+
+
+def test_configurable_configure_class_and_kwargs(restore_config):
+    _Base.configure(_ImplB, b="configured")
+    obj = _Base(a=1)
+    assert type(obj) is _ImplB
+    assert (obj.a, obj.b) == (1, "configured")
+    # Explicit arguments win over configured ones.
+    assert _Base(b="explicit").b == "explicit"
+    # Instantiating a subclass directly skips the configured kwargs.
+    assert _ImplA().b is None
+
+
+def test_configurable_configure_by_name(restore_config):
+    _Base.configure(f"{__name__}._ImplB")
+    assert _Base.configured_class() is _ImplB
+    _Base.configure(None)
+    assert _Base.configured_class() is _ImplA
+
+
+def test_configurable_rejects_unrelated_class(restore_config):
+    with pytest.raises(ValueError):
+        _Base.configure(_Unrelated)
+
+
+def test_configurable_save_restore(restore_config):
+    saved = _Base._save_configuration()
+    _Base.configure(_ImplB, a=5)
+    assert _Base().a == 5
+    _Base._restore_configuration(saved)
+    assert type(_Base()) is _ImplA
+    assert _Base().a is None

@@ -1,0 +1,42 @@
+"""Exceptions raised for bad template syntax."""
+
+from __future__ import annotations
+
+__all__ = ["ParseError", "TemplateSyntaxError"]
+
+
+class ParseError(Exception):
+    """Raised for template syntax errors.
+
+    ``ParseError`` instances have ``filename`` and ``lineno`` attributes
+    indicating the position of the error; ``str()`` reads
+    ``"<message> at <filename>:<lineno>"`` as in Tornado.
+    """
+
+    def __init__(self, message: str, filename: str | None = None, lineno: int = 0) -> None:
+        self.message = message
+        # The names "filename" and "lineno" are chosen for consistency
+        # with python SyntaxError.
+        self.filename = filename
+        self.lineno = lineno
+
+    def __str__(self) -> str:
+        return f"{self.message} at {self.filename}:{self.lineno}"
+
+
+class TemplateSyntaxError(ParseError, SyntaxError):  # type: ignore[misc]
+    """Python syntax error inside a template directive or expression.
+
+    Tornado lets the raw :class:`SyntaxError` of its generated module escape;
+    squall raises this class instead, which is both a :class:`ParseError`
+    (naming the template and line) and a :class:`SyntaxError` (so code that
+    catches SyntaxError keeps working).
+    """
+
+    def __init__(self, message: str, filename: str | None = None, lineno: int = 0) -> None:
+        SyntaxError.__init__(self, message)
+        ParseError.__init__(self, message, filename, lineno)
+        self.msg = message
+
+    def __str__(self) -> str:
+        return ParseError.__str__(self)

@@ -1,0 +1,195 @@
+"""Line numbers: from generated Python lines to template lines.
+
+Every line of generated code comes from one template location.  The
+compiled code object must report *template* lines (so tracebacks read
+``File "page.html", line 12``), which this module arranges in one of two
+ways:
+
+* CPython 3.11+: compile the generated source as is, then rewrite each code
+  object's location table (the format documented in CPython's
+  ``Objects/locations.md``) with the template lines and no column data.
+  This costs a fraction of a compile.
+* otherwise: parse to an AST, renumber every node, compile the AST.
+
+Lines from files other than the compiled template (includes, base
+templates) get "virtual" numbers past the template's last line; the text
+registered in :mod:`linecache` shows the right source there, and
+:class:`LineMap` turns a number back into the full location stack.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from types import CodeType
+
+from ._nodes import File
+
+__all__ = ["Frame", "LineMap", "Location", "compile_relocated"]
+
+# One frame of a template location: (how we got here, template name, line).
+# The first frame's "how" is "".  Later frames name the directive that led
+# to the previous one ("included from", "extended by", "in block 'x' of").
+Frame = tuple[str, str, int]
+Location = tuple[Frame, ...]
+
+
+class LineMap:
+    """Maps line numbers of the compiled code back to template locations."""
+
+    def __init__(self, root: str, root_source: str) -> None:
+        self.root = root
+        self.lines: list[str] = root_source.splitlines(keepends=True) or ["\n"]
+        if not self.lines[-1].endswith("\n"):
+            self.lines[-1] += "\n"
+        self.segments: dict[tuple[str, Location], int] = {}
+        self.info: dict[int, Location] = {}
+
+    def code_line(self, file: File, line: int, context: Location) -> int:
+        """The line number the compiled code uses for ``file:line`` in ``context``."""
+        if file.name == self.root:
+            # The template itself keeps its real line numbers (its block
+            # overrides too, when it extends another template).
+            number = line
+        else:
+            key = (file.name, context)
+            offset = self.segments.get(key)
+            if offset is None:
+                offset = len(self.lines)
+                self.segments[key] = offset
+                lines = file.source.splitlines(keepends=True) or ["\n"]
+                if not lines[-1].endswith("\n"):
+                    lines[-1] += "\n"
+                self.lines.extend(lines)
+            number = offset + line
+        if number not in self.info:
+            self.info[number] = (("", file.name, line), *context)
+        return number
+
+    def location(self, number: int) -> Location | None:
+        """The template location stack of compiled line ``number``."""
+        return self.info.get(number)
+
+    def source(self) -> str:
+        """Root template text followed by every inlined segment (linecache)."""
+        return "".join(self.lines)
+
+
+# -- CPython 3.11+ location tables -------------------------------------------
+
+_NO_COLUMNS = 13
+_NO_LOCATION = 15
+
+
+def _write_varint(out: bytearray, value: int) -> None:
+    while value >= 64:
+        out.append(0x40 | (value & 63))
+        value >>= 6
+    out.append(value)
+
+
+def _write_svarint(out: bytearray, value: int) -> None:
+    _write_varint(out, ((-value) << 1) | 1 if value < 0 else value << 1)
+
+
+_SAME_LINE_8 = bytes((0x80 | (_NO_COLUMNS << 3) | 7, 0))
+_NO_LOCATION_8 = bytes((0x80 | (_NO_LOCATION << 3) | 7,))
+
+
+def _emit(out: bytearray, units: int, line: int | None, previous: int) -> int:
+    """Append entries covering ``units`` code units on ``line``; new previous."""
+    if line is None:
+        full, rest = divmod(units, 8)
+        out += _NO_LOCATION_8 * full
+        if rest:
+            out.append(0x80 | (_NO_LOCATION << 3) | (rest - 1))
+        return previous
+    # The first entry carries the line delta, the others repeat the line.
+    length = units if units < 8 else 8
+    out.append(0x80 | (_NO_COLUMNS << 3) | (length - 1))
+    _write_svarint(out, line - previous)
+    full, rest = divmod(units - length, 8)
+    out += _SAME_LINE_8 * full
+    if rest:
+        out.append(0x80 | (_NO_COLUMNS << 3) | (rest - 1))
+        out.append(0)
+    return line
+
+
+def _location_table(code: CodeType, numbers: list[int], first: int) -> bytes:
+    """A 3.11+ location table for ``code`` with lines mapped through ``numbers``.
+
+    Built from ``co_lines()`` ranges: consecutive ranges that map to the same
+    template line are merged, then written as "no column" entries of at most
+    8 code units each.
+    """
+    out = bytearray()
+    previous = first
+    count = len(numbers)
+    run_line: int | None = None
+    run_units = 0
+    for start, end, line in code.co_lines():
+        if line is not None and line >= 1:
+            new: int | None = numbers[line - 1] if line <= count else numbers[-1]
+        else:
+            new = None
+        if new == run_line:
+            run_units += (end - start) >> 1
+            continue
+        if run_units:
+            previous = _emit(out, run_units, run_line, previous)
+        run_line = new
+        run_units = (end - start) >> 1
+    if run_units:
+        _emit(out, run_units, run_line, previous)
+    return bytes(out)
+
+
+def _relocate(code: CodeType, numbers: list[int]) -> CodeType:
+    line = code.co_firstlineno
+    first = numbers[line - 1] if 0 < line <= len(numbers) else 1
+    consts = code.co_consts
+    if any(isinstance(const, CodeType) for const in consts):
+        consts = tuple(
+            _relocate(const, numbers) if isinstance(const, CodeType) else const for const in consts
+        )
+    return code.replace(
+        co_firstlineno=first,
+        co_linetable=_location_table(code, numbers, first),
+        co_consts=consts,
+    )
+
+
+def _compile_via_ast(source: str, filename: str, numbers: list[int]) -> CodeType:
+    tree = ast.parse(source, filename)
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", None)
+        if line is None:
+            continue
+        end = getattr(node, "end_lineno", None) or line
+        start = numbers[line - 1]
+        stop = numbers[end - 1]
+        node.lineno = start  # type: ignore[attr-defined]
+        node.end_lineno = stop if stop >= start else start  # type: ignore[attr-defined]
+        # Columns refer to the generated code, not the template: drop them
+        # so tracebacks don't underline the wrong characters.
+        node.col_offset = -1  # type: ignore[attr-defined]
+        node.end_col_offset = -1  # type: ignore[attr-defined]
+    return compile(tree, filename, "exec", dont_inherit=True)
+
+
+_FAST = sys.version_info >= (3, 11) and sys.implementation.name == "cpython"
+
+
+def compile_relocated(source: str, filename: str, numbers: list[int]) -> CodeType:
+    """Compile ``source``; generated line ``i`` reports line ``numbers[i - 1]``.
+
+    :raises SyntaxError: with the *generated* line number.
+    """
+    module = compile(source, filename, "exec", dont_inherit=True)
+    if _FAST:
+        try:
+            return _relocate(module, numbers)
+        except (ValueError, TypeError):  # pragma: no cover - unknown format
+            pass
+    return _compile_via_ast(source, filename, numbers)  # pragma: no cover - 3.10
