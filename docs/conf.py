@@ -27,6 +27,7 @@ _STDLIB = (
     "|enum|json|email|http|urllib|selectors|zlib|ipaddress|decimal|builtins|functools"
     "|contextvars|contextlib|time|sys|queue|curses|csv|codecs|html|errno|fcntl|select"
     "|inspect|weakref|traceback|warnings|tempfile|shutil|platform|multiprocessing|string"
+    "|pytest|_pytest|pluggy"
 )
 _BUILTINS = (
     "str|bytes|bytearray|memoryview|int|float|bool|dict|list|tuple|set|object|type"

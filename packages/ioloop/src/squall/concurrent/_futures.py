@@ -58,6 +58,7 @@ class DummyExecutor(futures.Executor):
     def submit(  # type: ignore[override]
         self, fn: Callable[..., _T], *args: Any, **kwargs: Any
     ) -> futures.Future[_T]:
+        """Run ``fn`` now, in the calling thread; return a finished future."""
         future: futures.Future[_T] = futures.Future()
         try:
             future_set_result_unless_cancelled(future, fn(*args, **kwargs))

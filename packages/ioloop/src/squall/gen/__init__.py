@@ -2,7 +2,7 @@
 
 Generator-based coroutines (:func:`coroutine`, :class:`Return`), and helpers that work
 equally in native coroutines: :func:`multi`, :func:`with_timeout`, :func:`sleep`,
-:class:`WaitIterator`, :func:`convert_yielded` and :data:`moment`.
+:class:`WaitIterator`, :func:`convert_yielded` and ``moment``.
 """
 
 from __future__ import annotations

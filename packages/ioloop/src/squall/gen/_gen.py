@@ -62,7 +62,7 @@ class Return(Exception):
     """Raise ``Return(value)`` in a generator coroutine to return a value.
 
     On Python 3 a plain ``return value`` does the same; this remains for old code.
-    The value is available as :attr:`value` (and ``args[0]``).
+    The value is available as ``value`` (and ``args[0]``).
     """
 
     def __init__(self, value: Any = None) -> None:
@@ -73,7 +73,7 @@ class Return(Exception):
 
 
 class _MomentType:
-    """The type of :data:`moment`: a completed pseudo-future that yields one iteration."""
+    """The type of ``moment``: a completed pseudo-future that yields one iteration."""
 
     __slots__ = ()
 
@@ -117,7 +117,7 @@ def coroutine(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
     """Decorator for generator-based coroutines; the decorated function returns a Future.
 
     Inside, ``yield`` a :class:`Future`, an awaitable, a list or dict of them (waited
-    for together, see :func:`multi`) or None/:data:`moment`; the yield evaluates to the
+    for together, see :func:`multi`) or None/``moment``; the yield evaluates to the
     result. ``return value`` or ``raise Return(value)`` resolves the Future. A plain
     (non-generator) function is also accepted: its return value or exception resolves
     the Future at once. The coroutine runs in a copy of the caller's
@@ -278,7 +278,7 @@ def _wrap_awaitable(awaitable: Awaitable[_T]) -> Future[_T]:
 def convert_yielded(yielded: Any) -> Future[Any]:
     """Convert a yielded object to a Future (the one thing the coroutine runner needs).
 
-    None and :data:`moment` give :data:`moment`; lists and dicts go through
+    None and ``moment`` give ``moment``; lists and dicts go through
     :func:`multi`; futures pass through (:class:`concurrent.futures.Future` included);
     other awaitables (native coroutines...) are wrapped with
     :func:`asyncio.ensure_future`. Anything else raises :class:`BadYieldError`.

@@ -112,7 +112,7 @@ def with_timeout(
 ) -> Future[Any]:
     """Wrap ``future`` (or any yieldable) in a Future that fails with a timeout.
 
-    ``timeout`` is an absolute deadline on :meth:`IOLoop.time`'s clock, or a
+    ``timeout`` is an absolute deadline on :meth:`squall.ioloop.IOLoop.time`'s clock, or a
     :class:`datetime.timedelta` from now. On timeout the returned Future fails with
     :class:`squall.util.TimeoutError`; the wrapped future is *not* cancelled, and an
     exception it raises later is logged unless it is one of ``quiet_exceptions``.
@@ -158,15 +158,15 @@ def sleep(duration: float) -> Future[None]:
 class WaitIterator:
     """Yield futures in the order they finish, telling which one finished.
 
-    Pass futures positionally (:attr:`current_index` is the position) or by keyword
-    (:attr:`current_index` is the key), not both (:class:`ValueError`). Use::
+    Pass futures positionally (``current_index`` is the position) or by keyword
+    (``current_index`` is the key), not both (:class:`ValueError`). Use::
 
         wait = gen.WaitIterator(f1, f2)
         while not wait.done():
             result = yield wait.next()  # or await wait.next()
 
     or ``async for result in gen.WaitIterator(f1, f2)``. A failed future raises from
-    ``next()``; iteration may continue after it. :attr:`current_future` is the future
+    ``next()``; iteration may continue after it. ``current_future`` is the future
     that produced the latest result.
     """
 

@@ -248,7 +248,7 @@ class IOLoop(Configurable):
         """Call ``handler(fd, events)`` whenever ``fd`` is ready for ``events``.
 
         ``fd`` is an int or an object with ``fileno()``; the handler receives it as
-        given. ``events`` is a mask of :attr:`READ` and :attr:`WRITE` (:attr:`ERROR`
+        given. ``events`` is a mask of :attr:`~squall.ioloop.IOLoop.READ` and :attr:`~squall.ioloop.IOLoop.WRITE` (:attr:`~squall.ioloop.IOLoop.ERROR`
         is implied). Raises :class:`ValueError` if the fd already has a handler.
         """
         raise NotImplementedError()
@@ -283,7 +283,7 @@ class IOLoop(Configurable):
         raise NotImplementedError()
 
     def remove_timeout(self, timeout: object) -> None:
-        """Cancel a pending timeout returned by :meth:`add_timeout` / :meth:`call_at`."""
+        """Cancel a pending timeout returned by :meth:`~squall.ioloop.IOLoop.add_timeout` / :meth:`~squall.ioloop.IOLoop.call_at`."""
         raise NotImplementedError()
 
     def add_callback(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

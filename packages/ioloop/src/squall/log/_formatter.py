@@ -84,7 +84,7 @@ def _safe_text(value: Any) -> str:
 
 
 class LogFormatter(logging.Formatter):
-    """Log formatter used by squall (same as Tornado's :class:`tornado.log.LogFormatter`).
+    """Log formatter used by squall (the same as Tornado's ``tornado.log.LogFormatter``).
 
     Features: colour by level when writing to a terminal that supports it,
     a timestamp on every line, and robustness against encoding problems and

@@ -43,7 +43,7 @@ options = OptionParser()
 """The global options object; all options are attributes of it."""
 
 
-def define(  # noqa: PLR0917 - Tornado's signature
+def define(
     name: str,
     default: Any = None,
     type: type[Any] | None = None,

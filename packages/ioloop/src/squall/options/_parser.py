@@ -191,7 +191,7 @@ class OptionParser:
 
     # -- defining -----------------------------------------------------------------
 
-    def define(  # noqa: PLR0917 - Tornado's signature
+    def define(
         self,
         name: str,
         default: Any = None,

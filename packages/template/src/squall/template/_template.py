@@ -118,7 +118,7 @@ class Template:
     location (with the include/extends chain).
     """
 
-    def __init__(  # noqa: PLR0917 - Tornado's signature
+    def __init__(
         self,
         template_string: str | bytes,
         name: str = "<string>",

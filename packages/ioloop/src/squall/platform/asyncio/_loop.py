@@ -41,8 +41,8 @@ class BaseAsyncIOLoop(IOLoop):
 
     ``initialize(asyncio_loop, make_current=True)``. Only one IOLoop may wrap a given
     asyncio loop (:class:`RuntimeError` otherwise). The asyncio loop is available as
-    :attr:`asyncio_loop`. On Windows' proactor loop the fd methods are provided by an
-    :class:`AddThreadSelectorEventLoop` (:attr:`selector_loop`).
+    ``asyncio_loop``. On Windows' proactor loop the fd methods are provided by an
+    :class:`AddThreadSelectorEventLoop` (``selector_loop``).
     """
 
     asyncio_loop: asyncio.AbstractEventLoop
@@ -262,7 +262,7 @@ class AsyncIOLoop(BaseAsyncIOLoop):
     """An :class:`~squall.ioloop.IOLoop` on a brand new asyncio event loop.
 
     What ``IOLoop()`` builds. Created from :func:`asyncio.new_event_loop`, so it
-    honours the asyncio policy in force (e.g. uvloop's); closed by :meth:`close`.
+    honours the asyncio policy in force (e.g. uvloop's); closed by :meth:`~squall.ioloop.IOLoop.close`.
     """
 
     def initialize(self, **kwargs: Any) -> None:  # type: ignore[override]
