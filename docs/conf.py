@@ -11,7 +11,7 @@ author = "The squall developers"
 copyright = "2026, The squall developers"
 release = version = (Path(__file__).resolve().parent.parent / "VERSION").read_text().strip()
 
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.viewcode"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True

@@ -166,15 +166,16 @@ def main() -> None:
             install_alone(env, table, folder, wheels)
             mine = set(modules[folder])
             allowed = {m for f in closure(folder, table) for m in modules[f]}
-            loaded = env.probe(sorted(mine))
-            foreign = [
-                m for m in loaded if m.split(".")[1] not in {a.split(".")[1] for a in allowed}
-            ]
+            result = env.probe(sorted(mine))
+            tops = {a.split(".")[1] for a in allowed}
+            foreign = [m for m in result["loaded"] if m.split(".")[1] not in tops]
             if foreign:
                 fail(f"{folder}: importing its modules loaded undeclared {foreign}")
+            optional = result["optional"]
+            note = "".join(f"; {m} needs the optional {dep}" for m, dep in optional.items())
             print(
-                f"alone: {table[folder].name}: {len(mine)} public modules import "
-                f"with only {', '.join(closure(folder, table))}",
+                f"alone: {table[folder].name}: {len(mine) - len(optional)} public modules "
+                f"import with only {', '.join(closure(folder, table))}{note}",
                 flush=True,
             )
 

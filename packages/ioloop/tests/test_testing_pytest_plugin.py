@@ -9,15 +9,28 @@ import pytest
 pytest_plugins = ["pytester"]
 
 PLUGIN = "squall.testing.pytest_plugin"
-# Installed, the distribution registers the plugin through a pytest11 entry
-# point, so pytest loads it by itself; ask for it with -p only otherwise.
-AUTOLOADED = any(ep.value == PLUGIN for ep in entry_points(group="pytest11"))
-PLUGIN_ARGS = () if AUTOLOADED else ("-p", PLUGIN)
+# In-process runs use the full module name: this session has already imported
+# squall.testing, which pytest would then warn it cannot assertion-rewrite.
+PLUGIN_ARGS = ("-p", PLUGIN)
 
 
-def test_plugin_is_registered_as_a_pytest11_entry_point():
-    names = {ep.name: ep.value for ep in entry_points(group="pytest11")}
-    assert names.get(PLUGIN) == PLUGIN
+def test_plugin_is_not_autoloaded_through_an_entry_point():
+    values = {ep.value for ep in entry_points(group="pytest11")}
+    assert not any(v.startswith("squall") for v in values)
+
+
+def test_short_plugin_name_loads_the_plugin(pytester):
+    pytester.makepyfile(test_sample="async def test_it(io_loop):\n    assert io_loop is not None\n")
+    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    result = pytester.runpytest_subprocess("-p", "squall.testing", "--strict-markers", "-q")
+    result.assert_outcomes(passed=1)
+
+
+def test_without_the_plugin_io_loop_is_unknown(pytester):
+    pytester.makepyfile(test_sample="def test_it(io_loop):\n    pass\n")
+    result = pytester.runpytest_inprocess("-q")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'io_loop' not found*"])
 
 
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:

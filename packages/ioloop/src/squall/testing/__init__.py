@@ -8,7 +8,8 @@
 * :class:`ExpectLog` swallows (and checks for) expected log messages.
 * :func:`main` is a unittest runner with options and autoreload support.
 * :mod:`squall.testing.pytest_plugin` gives pytest an ``io_loop`` fixture,
-  plain ``async def`` tests, and ``app`` -> ``http_server``/``fetch`` fixtures.
+  plain ``async def`` tests, and ``app`` -> ``http_server``/``fetch`` fixtures;
+  ``pytest -p squall.testing`` enables it.
 """
 
 from __future__ import annotations
@@ -34,3 +35,8 @@ __all__ = [
     "main",
     "setup_with_context_manager",
 ]
+
+# ``pytest -p squall.testing`` registers this module as a plugin; pytest then
+# loads the plugins it names (the fixtures and hooks live in pytest_plugin, so
+# that importing squall.testing never needs pytest).
+pytest_plugins = ["squall.testing.pytest_plugin"]

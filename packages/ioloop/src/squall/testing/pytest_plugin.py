@@ -1,8 +1,11 @@
 """pytest plugin: an ``io_loop`` fixture, ``async def`` tests, and HTTP fixtures.
 
-Enable it with ``-p squall.testing.pytest_plugin`` or
-``pytest_plugins = ["squall.testing.pytest_plugin"]`` in a ``conftest.py``
-(it is also registered as the ``squall`` entry point in ``pytest11``).
+Enable it with ``-p squall.testing`` (or the full ``-p
+squall.testing.pytest_plugin``), in ``addopts`` of the pytest configuration,
+or with ``pytest_plugins = ["squall.testing"]`` in the root ``conftest.py``.
+It is deliberately not loaded automatically through an entry point: it runs
+plain ``async def`` tests, which other plugins (pytest-asyncio, anyio) may
+claim in a project that merely has squall installed.
 
 * ``io_loop``: a fresh :class:`~squall.ioloop.IOLoop` per test, current for
   the test and closed afterwards (pending tasks are cancelled first).

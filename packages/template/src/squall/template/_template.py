@@ -158,7 +158,7 @@ class Template:
         compiled = compile_template(self, self._filename)
         #: The generated Python source (for inspection and debugging).
         self.code: str = compiled.source
-        #: The compiled module: executing it defines ``_tt_execute``.
+        #: The code object compiled from :attr:`code`; executing it defines ``_tt_execute``.
         self.compiled = compiled.module
         self._function = compiled.function
         self._lines = compiled.lines

@@ -1,0 +1,12 @@
+"""Utilities for working with multiple processes (the ``tornado.process`` API).
+
+Forking a server into worker processes (:func:`fork_processes`) and running
+child processes with non-blocking pipes (:class:`Subprocess`).
+"""
+
+from __future__ import annotations
+
+from ._fork import cpu_count, fork_processes, task_id
+from ._subprocess import CalledProcessError, Subprocess
+
+__all__ = ["CalledProcessError", "Subprocess", "cpu_count", "fork_processes", "task_id"]

@@ -1,0 +1,283 @@
+"""Tests for squall.tcpserver.TCPServer."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from squall.iostream import IOStream, SSLIOStream, StreamClosedError
+from squall.log import app_log
+from squall.netutil import bind_sockets
+from squall.tcpserver import TCPServer
+
+
+def run(body: Callable[[], Awaitable[Any]]) -> Any:
+    return asyncio.run(asyncio.wait_for(body(), 10))
+
+
+class EchoServer(TCPServer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.streams: list[IOStream] = []
+        self.addresses: list[Any] = []
+
+    async def handle_stream(self, stream: IOStream, address: Any) -> None:
+        self.streams.append(stream)
+        self.addresses.append(address)
+        try:
+            while True:
+                line = await stream.read_until(b"\n")
+                await stream.write(line)
+        except StreamClosedError:
+            pass
+
+
+def port_of(server: TCPServer) -> int:
+    sock = next(iter(server._sockets.values()))
+    return int(sock.getsockname()[1])
+
+
+async def echo_once(port: int, data: bytes = b"ping\n", host: str = "127.0.0.1") -> bytes:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    stream = IOStream(socket.socket(family))
+    await stream.connect((host, port))
+    await stream.write(data)
+    reply = await stream.read_until(b"\n")
+    stream.close()
+    return reply
+
+
+def test_listen_and_echo() -> None:
+    async def body() -> None:
+        server = EchoServer()
+        server.listen(0, "127.0.0.1")
+        assert await echo_once(port_of(server)) == b"ping\n"
+        assert server.addresses[0][0] == "127.0.0.1"
+        server.stop()
+
+    run(body)
+
+
+def test_handle_stream_gets_iostream_with_limits() -> None:
+    async def body() -> None:
+        server = EchoServer(max_buffer_size=4096, read_chunk_size=1024)
+        server.listen(0, "127.0.0.1")
+        await echo_once(port_of(server))
+        stream = server.streams[0]
+        assert type(stream) is IOStream
+        assert stream.max_buffer_size == 4096
+        assert stream.read_chunk_size == 1024
+        server.stop()
+
+    run(body)
+
+
+def test_add_sockets_serves_every_socket() -> None:
+    async def body() -> None:
+        server = EchoServer()
+        a = bind_sockets(0, "127.0.0.1")
+        b = bind_sockets(0, "127.0.0.1")
+        server.add_sockets(a)
+        server.add_socket(b[0])
+        ports = [a[0].getsockname()[1], b[0].getsockname()[1]]
+        assert ports[0] != ports[1]
+        replies = await asyncio.gather(*(echo_once(p, b"%d\n" % p) for p in ports))
+        assert replies == [b"%d\n" % p for p in ports]
+        server.stop()
+        assert a[0].fileno() == -1 and b[0].fileno() == -1
+
+    run(body)
+
+
+def test_listen_twice_two_ports() -> None:
+    async def body() -> None:
+        server = EchoServer()
+        server.listen(0, "127.0.0.1")
+        server.listen(0, "127.0.0.1")
+        ports = [s.getsockname()[1] for s in server._sockets.values()]
+        assert len(set(ports)) == 2
+        for p in ports:
+            assert await echo_once(p) == b"ping\n"
+        server.stop()
+
+    run(body)
+
+
+def test_many_concurrent_clients() -> None:
+    async def body() -> None:
+        server = EchoServer()
+        server.listen(0, "127.0.0.1")
+        port = port_of(server)
+        replies = await asyncio.gather(*(echo_once(port, b"c%d\n" % i) for i in range(50)))
+        assert replies == [b"c%d\n" % i for i in range(50)]
+        server.stop()
+
+    run(body)
+
+
+def test_bind_then_start_single_process() -> None:
+    async def body() -> None:
+        server = EchoServer()
+        server.bind(0, "127.0.0.1")
+        assert not server._sockets
+        server.start(1)
+        assert await echo_once(port_of(server)) == b"ping\n"
+        server.stop()
+
+    run(body)
+
+
+def test_stop_closes_listeners_and_refuses_new_connections() -> None:
+    async def body() -> None:
+        server = EchoServer()
+        server.listen(0, "127.0.0.1")
+        port = port_of(server)
+        server.stop()
+        server.stop()  # idempotent
+        with pytest.raises((ConnectionRefusedError, StreamClosedError)):
+            await echo_once(port)
+
+    run(body)
+
+
+def test_stop_leaves_open_connections_working() -> None:
+    async def body() -> None:
+        server = EchoServer()
+        server.listen(0, "127.0.0.1")
+        stream = IOStream(socket.socket())
+        await stream.connect(("127.0.0.1", port_of(server)))
+        await stream.write(b"a\n")
+        assert await stream.read_until(b"\n") == b"a\n"
+        server.stop()
+        await stream.write(b"b\n")
+        assert await stream.read_until(b"\n") == b"b\n"
+        stream.close()
+
+    run(body)
+
+
+def test_synchronous_handle_stream() -> None:
+    async def body() -> None:
+        got: list[Any] = []
+
+        class Sync(TCPServer):
+            def handle_stream(self, stream: IOStream, address: Any) -> None:
+                got.append(address)
+                stream.write(b"bye\n")
+                stream.close()
+
+        server = Sync()
+        server.listen(0, "127.0.0.1")
+        stream = IOStream(socket.socket())
+        await stream.connect(("127.0.0.1", port_of(server)))
+        assert await stream.read_until_close() == b"bye\n"
+        assert len(got) == 1
+        server.stop()
+
+    run(body)
+
+
+def test_handle_stream_exception_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    async def body() -> None:
+        class Broken(TCPServer):
+            async def handle_stream(self, stream: IOStream, address: Any) -> None:
+                stream.close()
+                raise ValueError("handler failed")
+
+        server = Broken()
+        server.listen(0, "127.0.0.1")
+        stream = IOStream(socket.socket())
+        await stream.connect(("127.0.0.1", port_of(server)))
+        await stream.read_until_close()
+        for _ in range(20):
+            if any("handler failed" in str(r.exc_info) for r in caplog.records):
+                break
+            await asyncio.sleep(0.01)
+        server.stop()
+
+    with caplog.at_level("ERROR", logger=app_log.name):
+        run(body)
+    assert any(r.exc_info and isinstance(r.exc_info[1], ValueError) for r in caplog.records)
+
+
+def test_base_handle_stream_not_implemented() -> None:
+    with pytest.raises(NotImplementedError):
+        TCPServer().handle_stream(None, ("x", 1))  # type: ignore[arg-type]
+
+
+def test_ssl_options_dict_requires_certfile() -> None:
+    with pytest.raises(KeyError):
+        TCPServer(ssl_options={"keyfile": "x"})
+
+
+def test_ssl_options_dict_missing_file(tmp_path: Any) -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        TCPServer(ssl_options={"certfile": str(tmp_path / "nope.pem")})
+
+
+@pytest.fixture(scope="module")
+def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    d = tmp_path_factory.mktemp("tls")
+    (d / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (d / "k.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(d / "c.pem"), str(d / "k.pem")
+
+
+@pytest.mark.parametrize("as_dict", [True, False], ids=["dict", "context"])
+def test_tls_server(cert_files: tuple[str, str], as_dict: bool) -> None:
+    async def body() -> None:
+        certfile, keyfile = cert_files
+        options: Any
+        if as_dict:
+            options = {"certfile": certfile, "keyfile": keyfile}
+        else:
+            options = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            options.load_cert_chain(certfile, keyfile)
+        server = EchoServer(ssl_options=options)
+        server.listen(0, "127.0.0.1")
+        client_ctx = ssl.create_default_context(cafile=certfile)
+        stream = SSLIOStream(socket.socket(), ssl_options=client_ctx)
+        await stream.connect(("127.0.0.1", port_of(server)), server_hostname="localhost")
+        await stream.write(b"secret\n")
+        assert await stream.read_until(b"\n") == b"secret\n"
+        assert isinstance(server.streams[0], SSLIOStream)
+        stream.close()
+        server.stop()
+
+    run(body)
