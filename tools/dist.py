@@ -95,11 +95,19 @@ def build_all(outdir: Path) -> None:
 
 
 def develop() -> None:
-    """Editable-install every distribution and the meta-package, with their deps."""
+    """Editable-install every distribution and the meta-package, with every
+    third-party package any of them uses: runtime, extras and test groups
+    (what the type checker and the docs build need to see)."""
     table = dists()
     editable = [a for d in table.values() for a in ("-e", str(d.path))]
     run([*PIP, "install", "-q", "--no-build-isolation", "--no-deps", *editable, "-e", str(ROOT)])
-    third = sorted({r for d in table.values() for r in d.third_party})
+    third = sorted(
+        {
+            r
+            for d in table.values()
+            for r in (*d.third_party, *d.test_requires, *(x for e in d.extras.values() for x in e))
+        }
+    )
     if third:
         run([*PIP, "install", "-q", *third])
 

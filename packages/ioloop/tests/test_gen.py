@@ -385,7 +385,7 @@ def test_with_timeout_timedelta_times_out(io_loop):
 def test_with_timeout_absolute_deadline(io_loop):
     async def main():
         inner = asyncio.get_running_loop().create_future()
-        with pytest.raises(TimeoutError):
+        with pytest.raises(gen.TimeoutError):
             await gen.with_timeout(io_loop.time() + 0.005, inner)
         inner.cancel()
 
@@ -412,7 +412,7 @@ def test_with_timeout_accepts_coroutine(io_loop):
 def test_with_timeout_logs_late_exception_unless_quiet(io_loop, caplog):
     async def run(quiet):
         inner = asyncio.get_running_loop().create_future()
-        with pytest.raises(TimeoutError):
+        with pytest.raises(gen.TimeoutError):
             await gen.with_timeout(
                 datetime.timedelta(milliseconds=1), inner, quiet_exceptions=quiet
             )
@@ -436,7 +436,7 @@ def test_sleep_resolves_to_none(io_loop):
 
 
 def test_gen_timeout_error_is_builtin():
-    assert gen.TimeoutError is TimeoutError
+    assert gen.TimeoutError is asyncio.TimeoutError
 
 
 # -- WaitIterator ----------------------------------------------------------------------

@@ -54,10 +54,9 @@ def test_constants_match_tornado():
     assert (IOLoop.NONE, IOLoop.READ, IOLoop.WRITE, IOLoop.ERROR) == (0, 1, 4, 0x18)
 
 
-def test_timeout_error_is_builtin():
-    import builtins
-
-    assert TimeoutError is builtins.TimeoutError
+def test_timeout_error_is_asyncios():
+    # asyncio.TimeoutError, which is the builtin TimeoutError from Python 3.11 on.
+    assert TimeoutError is asyncio.TimeoutError
 
 
 def test_current_is_stable_and_instance_is_same_object(io_loop):

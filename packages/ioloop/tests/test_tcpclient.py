@@ -15,6 +15,8 @@ from squall.tcpclient import TCPClient
 from squall.tcpclient._client import _Connector
 from squall.tcpserver import TCPServer
 
+from squall import util as squall_util
+
 
 def run(body: Callable[[], Awaitable[Any]]) -> Any:
     return asyncio.run(asyncio.wait_for(body(), 10))
@@ -114,7 +116,7 @@ def test_connect_timeout_while_resolving() -> None:
                 return []
 
         client = TCPClient(resolver=Slow())
-        with pytest.raises(TimeoutError):
+        with pytest.raises(squall_util.TimeoutError):
             await client.connect("example.com", 80, timeout=0.05)
         client.close()
 
@@ -317,7 +319,7 @@ def test_connector_connect_timeout() -> None:
         h = Harness()
         conn = _Connector([(V4, "a")], h.connect)
         fut = conn.start(connect_timeout=0.02)
-        with pytest.raises(TimeoutError):
+        with pytest.raises(squall_util.TimeoutError):
             await fut
         assert h.attempts["a"][0].closed
 

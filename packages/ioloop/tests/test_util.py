@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import datetime
 import errno
@@ -30,7 +31,9 @@ from squall.util import (
 
 
 def test_timeout_error_is_builtin():
-    assert TimeoutError is builtins.TimeoutError
+    assert TimeoutError is asyncio.TimeoutError
+    if sys.version_info >= (3, 11):
+        assert TimeoutError is builtins.TimeoutError
 
 
 def test_py2_aliases():

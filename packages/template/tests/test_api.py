@@ -151,3 +151,17 @@ def test_template_compiles_once() -> None:
 @pytest.mark.parametrize("name", ["page.html", "script.js"])
 def test_html_and_js_names_compress_whitespace(name: str) -> None:
     assert Template("a   b", name=name).generate() == b"a b"
+
+
+def test_expressions_may_call_code_that_imports_at_run_time() -> None:
+    # datetime.strftime imports the time module from C, which looks builtins
+    # up in the calling frame's globals (the template namespace).
+    import datetime
+
+    template = Template('{{ now.strftime("%Y-%m") }} {{ __import__("math").floor(2.5) }}')
+    assert template.generate(now=datetime.datetime(2024, 3, 1)) == b"2024-03 2"
+
+
+def test_builtins_are_available_in_expressions() -> None:
+    template = Template("{{ len(items) }} {{ sorted(items)[0] }} {{ max(items) }}")
+    assert template.generate(items=[3, 1, 2]) == b"3 1 3"

@@ -12,6 +12,7 @@ from typing import Any
 
 from squall.iostream import IOStream
 from squall.netutil import Resolver
+from squall.util import TimeoutError
 
 __all__ = ["TCPClient"]
 
@@ -230,7 +231,8 @@ class TCPClient:
             except asyncio.TimeoutError:
                 if not tls.done():
                     tls.cancel()
-                raise TimeoutError() from None
+                raise
+
         return stream
 
     def _create_stream(

@@ -7,7 +7,7 @@ decompressor and a few argument/exception helpers.
 
 from __future__ import annotations
 
-import builtins
+import asyncio
 import inspect
 import re
 import zlib
@@ -32,9 +32,11 @@ __all__ = [
     "unicode_type",
 ]
 
-#: Alias of the builtin :class:`TimeoutError` (as in Tornado 6), raised by
-#: :func:`squall.gen.with_timeout`, :meth:`squall.ioloop.IOLoop.run_sync`, locks and queues.
-TimeoutError = builtins.TimeoutError
+#: Alias of :class:`asyncio.TimeoutError` (as in Tornado 6.2+; the builtin
+#: :class:`TimeoutError` from Python 3.11 on), raised by
+#: :func:`squall.gen.with_timeout`, :meth:`squall.ioloop.IOLoop.run_sync`, locks,
+#: queues and :meth:`squall.tcpclient.TCPClient.connect`.
+TimeoutError = asyncio.TimeoutError
 
 #: Python 2 compatibility aliases kept by Tornado 6.
 unicode_type = str

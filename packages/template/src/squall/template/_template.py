@@ -7,6 +7,7 @@ dict and function object and touches no other state.
 
 from __future__ import annotations
 
+import builtins
 import linecache
 import sys
 from types import FunctionType, TracebackType
@@ -165,6 +166,9 @@ class Template:
         full_source = compiled.lines.source()
         self._base_namespace: dict[str, Any] = {
             **default_namespace(),
+            # Code that imports at run time (datetime.strftime, __import__)
+            # looks builtins up in its frame's globals: they must be there.
+            "__builtins__": builtins,
             "__name__": name.replace(".", "_"),
             "__loader__": _SourceLoader(full_source),
             **_HELPERS,

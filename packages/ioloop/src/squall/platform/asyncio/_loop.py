@@ -310,7 +310,11 @@ class AnyThreadEventLoopPolicy(_DefaultPolicy):  # type: ignore[misc]
 
     def get_event_loop(self) -> asyncio.AbstractEventLoop:
         try:
-            loop: asyncio.AbstractEventLoop = super().get_event_loop()
+            # Python 3.12+ warns when the default policy creates a loop
+            # implicitly; creating one on demand is this policy's purpose.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                loop: asyncio.AbstractEventLoop = super().get_event_loop()
             return loop
         except RuntimeError:
             loop = self.new_event_loop()
