@@ -324,3 +324,11 @@ def test_parse_callback_enables_logging(logger):
     finally:
         setup.enable_pretty_logging = original
     assert calls == [parser]
+
+
+def test_log_formatter_exposes_its_defaults_as_class_attributes():
+    from squall.log import LogFormatter
+
+    assert "%(levelname)" in LogFormatter.DEFAULT_FORMAT
+    assert LogFormatter.DEFAULT_DATE_FORMAT == "%y%m%d %H:%M:%S"
+    assert set(LogFormatter.DEFAULT_COLORS) >= {logging.DEBUG, logging.INFO, logging.WARNING}

@@ -118,3 +118,22 @@ def test_cares_resolver_families_are_address_families() -> None:
             r.close()
 
     run(body)
+
+
+def test_twisted_install_sets_the_asyncio_reactor_in_a_fresh_process():
+    pytest.importorskip("twisted")
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, warnings\n"
+        "asyncio.set_event_loop(asyncio.new_event_loop())\n"
+        "from squall.platform.twisted import install\n"
+        "reactor = install()\n"
+        "from twisted.internet.asyncioreactor import AsyncioSelectorReactor\n"
+        "assert isinstance(reactor, AsyncioSelectorReactor), type(reactor)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

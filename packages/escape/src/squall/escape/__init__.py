@@ -13,6 +13,8 @@ treat bytes and text.
 
 from __future__ import annotations
 
+from types import FunctionType
+
 from ._html import xhtml_escape, xhtml_unescape
 from ._json import json_decode, json_encode
 from ._linkify import linkify
@@ -44,3 +46,16 @@ __all__ = [
     "xhtml_escape",
     "xhtml_unescape",
 ]
+
+
+def _publish() -> None:
+    # Report public classes and functions under this package rather than the
+    # private module that defines them: clearer reprs and tracebacks, and
+    # pickles that name the public path.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
+            obj.__module__ = __name__
+
+
+_publish()

@@ -7,6 +7,8 @@ equally in native coroutines: :func:`multi`, :func:`with_timeout`, :func:`sleep`
 
 from __future__ import annotations
 
+from types import FunctionType
+
 from squall.concurrent import ReturnValueIgnoredError
 from squall.util import TimeoutError
 
@@ -45,3 +47,16 @@ __all__ = [
     "sleep",
     "with_timeout",
 ]
+
+
+def _publish() -> None:
+    # Report public classes and functions under this package rather than the
+    # private module that defines them: clearer reprs and tracebacks, and
+    # pickles that name the public path.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
+            obj.__module__ = __name__
+
+
+_publish()

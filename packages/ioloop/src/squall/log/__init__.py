@@ -16,6 +16,7 @@ standard :mod:`logging` module:
 from __future__ import annotations
 
 import logging
+from types import FunctionType
 
 from ._formatter import LogFormatter
 from ._setup import define_logging_options, enable_pretty_logging
@@ -32,3 +33,16 @@ __all__ = [
     "enable_pretty_logging",
     "gen_log",
 ]
+
+
+def _publish() -> None:
+    # Report public classes and functions under this package rather than the
+    # private module that defines them: clearer reprs and tracebacks, and
+    # pickles that name the public path.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
+            obj.__module__ = __name__
+
+
+_publish()

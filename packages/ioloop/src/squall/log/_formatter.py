@@ -108,6 +108,10 @@ class LogFormatter(logging.Formatter):
     of being dropped.
     """
 
+    DEFAULT_FORMAT = DEFAULT_FORMAT
+    DEFAULT_DATE_FORMAT = DEFAULT_DATE_FORMAT
+    DEFAULT_COLORS = DEFAULT_COLORS
+
     def __init__(
         self,
         fmt: str = DEFAULT_FORMAT,

@@ -5,6 +5,8 @@ Same API as ``tornado.netutil``.
 
 from __future__ import annotations
 
+from types import FunctionType
+
 from ._resolver import (
     BlockingResolver,
     DefaultExecutorResolver,
@@ -41,3 +43,16 @@ __all__ = [
     "ssl_options_to_context",
     "ssl_wrap_socket",
 ]
+
+
+def _publish() -> None:
+    # Report public classes and functions under this package rather than the
+    # private module that defines them: clearer reprs and tracebacks, and
+    # pickles that name the public path.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
+            obj.__module__ = __name__
+
+
+_publish()

@@ -15,7 +15,7 @@ from twisted.internet import defer
 from twisted.names import error as names_error
 from twisted.names import hosts as names_hosts
 
-__all__ = ["TwistedResolver"]
+__all__ = ["TwistedResolver", "install"]
 
 
 class TwistedResolver(Resolver):
@@ -101,3 +101,20 @@ class TwistedResolver(Resolver):
         if family not in (socket.AF_UNSPEC, resolved_family):
             raise OSError(f"Requested socket family {family} but got {resolved_family}")
         return [(resolved_family, (address, port))]
+
+
+def install() -> Any:
+    """Install Twisted's asyncio reactor as the global Twisted reactor; return it.
+
+    Deprecated in Tornado (5.1) and kept for compatibility: with Twisted's
+    ``AsyncioSelectorReactor`` installed, Twisted code runs on the same
+    asyncio loop as squall. Equivalent to
+    ``twisted.internet.asyncioreactor.install()``; it raises Twisted's
+    ``ReactorAlreadyInstalledError`` when another reactor is already installed.
+    """
+    from twisted.internet import asyncioreactor
+
+    asyncioreactor.install()  # type: ignore[no-untyped-call]
+    from twisted.internet import reactor
+
+    return reactor

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from types import FunctionType
+
 from ._case import AsyncTestCase, gen_test
 from ._helpers import (
     ExpectLog,
@@ -40,3 +42,16 @@ __all__ = [
 # loads the plugins it names (the fixtures and hooks live in pytest_plugin, so
 # that importing squall.testing never needs pytest).
 pytest_plugins = ["squall.testing.pytest_plugin"]
+
+
+def _publish() -> None:
+    # Report public classes and functions under this package rather than the
+    # private module that defines them: clearer reprs and tracebacks, and
+    # pickles that name the public path.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
+            obj.__module__ = __name__
+
+
+_publish()

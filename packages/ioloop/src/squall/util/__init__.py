@@ -8,6 +8,8 @@ Public names: :class:`ObjectDict`, :func:`import_object`, :class:`Configurable`,
 
 from __future__ import annotations
 
+from types import FunctionType
+
 from ._configurable import Configurable
 from ._util import (
     ArgReplacer,
@@ -41,3 +43,16 @@ __all__ = [
     "timedelta_to_seconds",
     "unicode_type",
 ]
+
+
+def _publish() -> None:
+    # Report public classes and functions under this package rather than the
+    # private module that defines them: clearer reprs and tracebacks, and
+    # pickles that name the public path.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
+            obj.__module__ = __name__
+
+
+_publish()

@@ -20,6 +20,8 @@ handler, here for any caller.
 
 from __future__ import annotations
 
+from types import FunctionType
+
 from ._accept import get_from_accept_language, parse_accept_language
 from ._csv import load_translations
 from ._gettext import load_gettext_translations
@@ -48,3 +50,16 @@ __all__ = [
     "parse_accept_language",
     "set_default_locale",
 ]
+
+
+def _publish() -> None:
+    # Report public classes and functions under this package rather than the
+    # private module that defines them: clearer reprs and tracebacks, and
+    # pickles that name the public path.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
+            obj.__module__ = __name__
+
+
+_publish()

@@ -21,6 +21,8 @@ the literal escapes ``{{!``, ``{%!`` and ``{#!``.
 
 from __future__ import annotations
 
+from types import FunctionType
+
 from ._errors import ParseError
 from ._loader import BaseLoader, DictLoader, Loader
 from ._parser import filter_whitespace
@@ -36,3 +38,16 @@ __all__ = [
     "Template",
     "filter_whitespace",
 ]
+
+
+def _publish() -> None:
+    # Report public classes and functions under this package rather than the
+    # private module that defines them: clearer reprs and tracebacks, and
+    # pickles that name the public path.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
+            obj.__module__ = __name__
+
+
+_publish()

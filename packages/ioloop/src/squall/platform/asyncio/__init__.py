@@ -7,6 +7,8 @@ uvloop included: ``asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())``.
 
 from __future__ import annotations
 
+from types import FunctionType
+
 from ._loop import (
     AnyThreadEventLoopPolicy,
     AsyncIOLoop,
@@ -27,3 +29,16 @@ __all__ = [
     "to_asyncio_future",
     "to_tornado_future",
 ]
+
+
+def _publish() -> None:
+    # Report public classes and functions under this package rather than the
+    # private module that defines them: clearer reprs and tracebacks, and
+    # pickles that name the public path.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
+            obj.__module__ = __name__
+
+
+_publish()
