@@ -17,7 +17,7 @@ options such as ``-u`` survive the restart (squall re-runs
 
 from __future__ import annotations
 
-from types import FunctionType
+from squall.util._util import _publish_public_names
 
 from ._main import main
 from ._reloader import add_reload_hook, start, wait, watch
@@ -25,14 +25,4 @@ from ._reloader import add_reload_hook, start, wait, watch
 __all__ = ["add_reload_hook", "main", "start", "wait", "watch"]
 
 
-def _publish() -> None:
-    # Report public classes and functions under this package rather than the
-    # private module that defines them: clearer reprs and tracebacks, and
-    # pickles that name the public path.
-    for name in __all__:
-        obj = globals()[name]
-        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
-            obj.__module__ = __name__
-
-
-_publish()
+_publish_public_names(globals())

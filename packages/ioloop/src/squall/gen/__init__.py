@@ -7,10 +7,9 @@ equally in native coroutines: :func:`multi`, :func:`with_timeout`, :func:`sleep`
 
 from __future__ import annotations
 
-from types import FunctionType
-
 from squall.concurrent import ReturnValueIgnoredError
 from squall.util import TimeoutError
+from squall.util._util import _publish_public_names
 
 from ._gen import (
     BadYieldError,
@@ -49,14 +48,4 @@ __all__ = [
 ]
 
 
-def _publish() -> None:
-    # Report public classes and functions under this package rather than the
-    # private module that defines them: clearer reprs and tracebacks, and
-    # pickles that name the public path.
-    for name in __all__:
-        obj = globals()[name]
-        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
-            obj.__module__ = __name__
-
-
-_publish()
+_publish_public_names(globals())

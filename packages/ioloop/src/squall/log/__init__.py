@@ -16,7 +16,8 @@ standard :mod:`logging` module:
 from __future__ import annotations
 
 import logging
-from types import FunctionType
+
+from squall.util._util import _publish_public_names
 
 from ._formatter import LogFormatter
 from ._setup import define_logging_options, enable_pretty_logging
@@ -35,14 +36,4 @@ __all__ = [
 ]
 
 
-def _publish() -> None:
-    # Report public classes and functions under this package rather than the
-    # private module that defines them: clearer reprs and tracebacks, and
-    # pickles that name the public path.
-    for name in __all__:
-        obj = globals()[name]
-        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
-            obj.__module__ = __name__
-
-
-_publish()
+_publish_public_names(globals())

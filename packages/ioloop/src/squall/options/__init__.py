@@ -21,10 +21,10 @@ grouped by the file that defined it, and exits.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import FunctionType
 from typing import Any, TextIO
 
 from squall.log import define_logging_options
+from squall.util._util import _publish_public_names
 
 from ._parser import OptionParser
 from ._values import Error
@@ -90,14 +90,4 @@ def add_parse_callback(callback: Callable[[], None]) -> None:
 define_logging_options(options)
 
 
-def _publish() -> None:
-    # Report public classes and functions under this package rather than the
-    # private module that defines them: clearer reprs and tracebacks, and
-    # pickles that name the public path.
-    for name in __all__:
-        obj = globals()[name]
-        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
-            obj.__module__ = __name__
-
-
-_publish()
+_publish_public_names(globals())

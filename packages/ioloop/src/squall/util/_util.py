@@ -13,7 +13,7 @@ import re
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from types import TracebackType
+from types import FunctionType, TracebackType
 from typing import Any, NoReturn
 
 __all__ = [
@@ -210,3 +210,17 @@ class ArgReplacer:
         old_value = kwargs.get(self.name)
         kwargs[self.name] = new_value
         return old_value, args, kwargs
+
+
+def _publish_public_names(namespace: dict[str, Any]) -> None:
+    """Make a package's public classes and functions report the package as ``__module__``.
+
+    Called at the end of each public package's ``__init__``: reprs, tracebacks
+    and pickles then name the public path (``squall.gen.coroutine``) rather
+    than the private module that defines the object.
+    """
+    package = namespace["__name__"]
+    for name in namespace["__all__"]:
+        obj = namespace[name]
+        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(package + "._"):
+            obj.__module__ = package
