@@ -1,4 +1,4 @@
-"""Escaping and unescaping for HTML, URLs and JSON, and string conversions.
+"""Text helpers for the web: HTML, URL and JSON escapes plus bytes/str conversion.
 
 The public API of Tornado's ``tornado.escape``: :func:`xhtml_escape`,
 :func:`url_escape`, :func:`json_encode` and their inverses; the byte/unicode

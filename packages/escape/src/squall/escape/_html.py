@@ -39,11 +39,12 @@ def _as_text(value: str | bytes) -> str:
 
 
 def xhtml_escape(value: str | bytes) -> str:
-    """Escape a string so it is valid within HTML or XML.
+    """Make ``value`` safe to place in HTML or XML text.
 
-    Escapes ``<``, ``>``, ``"``, ``'`` and ``&`` (the single quote as
-    ``&#x27;``, like :func:`html.escape` and Tornado 6.4+). When used in
-    attribute values the escaped string must be enclosed in quotes.
+    The five characters ``<``, ``>``, ``"``, ``'`` and ``&`` become entity
+    references (the single quote as ``&#x27;``, like :func:`html.escape` and
+    Tornado 6.4+). Inside an attribute the result is only safe if the
+    attribute value is quoted.
 
     :param value: :class:`str`, or :class:`bytes` decoded as UTF-8.
     :returns: always a :class:`str`.
@@ -64,7 +65,7 @@ def xhtml_escape(value: str | bytes) -> str:
 
 
 def xhtml_unescape(value: str | bytes) -> str:
-    """Un-escape an HTML- or XML-escaped string.
+    """Turn the character references in HTML or XML text back into characters.
 
     Named character references are those of :mod:`html.entities` (HTML5),
     numeric ones are ``&#NN;`` and ``&#xNN;``; the rules are those of

@@ -26,7 +26,7 @@ def json_encode(value: Any) -> str:
 
 
 def json_decode(value: str | bytes) -> Any:
-    """Return the Python object for the JSON text ``value``.
+    """Parse the JSON document ``value`` into Python data.
 
     Both :class:`str` and :class:`bytes` are accepted; bytes may be UTF-8,
     UTF-16 or UTF-32, with or without a byte-order mark (as in

@@ -1,4 +1,4 @@
-"""Turn the URLs in plain text into HTML links.
+"""Find URLs in plain text and wrap each one in an ``<a>`` element.
 
 The text is HTML-escaped first and URLs are then found in the escaped text,
 so every link, attribute and piece of surrounding text in the result is
@@ -87,11 +87,12 @@ def linkify(
     require_protocol: bool = False,
     permitted_protocols: Container[str] = ["http", "https"],
 ) -> str:
-    """Convert plain text into HTML with links.
+    """Escape ``text`` as HTML and make each URL in it a hyperlink.
 
-    For example ``linkify("Hello http://tornadoweb.org!")`` returns
-    ``'Hello <a href="http://tornadoweb.org">http://tornadoweb.org</a>!'``.
-    The whole text is HTML-escaped, so the result is safe to insert in a page.
+    ``linkify("Docs at https://example.org/guide.")`` gives
+    ``'Docs at <a href="https://example.org/guide">https://example.org/guide</a>.'``
+    (the final full stop stays outside the link). Because the whole text is
+    HTML-escaped, the result can go straight into a page.
 
     :param text: :class:`str`, or :class:`bytes` decoded as UTF-8.
     :param shorten: shorten long URLs for display: the link text keeps the
@@ -107,8 +108,8 @@ def linkify(
         ``http://www.facebook.com``).
     :param permitted_protocols: the schemes (compared case-sensitively) that
         may be linked, e.g. ``["http", "ftp", "mailto"]``; URLs with other
-        schemes are left as text. It is very unsafe to permit a scheme such as
-        ``javascript``.
+        schemes are left as text. Never allow ``javascript`` or similar
+        schemes: that would let the text inject script into the page.
     :raises TypeError: if ``text`` is neither :class:`str` nor :class:`bytes`
         (Tornado raises :class:`AttributeError` for ``None``).
     """

@@ -48,11 +48,11 @@ def utf8(value: str) -> bytes: ...
 @overload
 def utf8(value: None) -> None: ...
 def utf8(value: str | bytes | None) -> bytes | None:
-    """Convert a string argument to a byte string.
+    """Encode text as UTF-8 bytes; bytes and ``None`` pass through.
 
     :param value: a :class:`str` (encoded as UTF-8), :class:`bytes` or ``None``
         (both returned unchanged, the very same object).
-    :returns: the UTF-8 bytes, or ``value`` itself.
+    :returns: :class:`bytes` for text input; bytes or ``None`` as given.
     :raises TypeError: for any other type, with Tornado's message
         ``"Expected bytes, unicode, or None; got <class '...'>"``.
     :raises UnicodeEncodeError: if ``value`` holds lone surrogates.
@@ -74,14 +74,14 @@ def to_unicode(value: bytes) -> str: ...
 @overload
 def to_unicode(value: None) -> None: ...
 def to_unicode(value: str | bytes | None) -> str | None:
-    """Convert a string argument to a unicode string.
+    """Decode UTF-8 bytes to :class:`str`; text and ``None`` pass through.
 
     :param value: :class:`bytes` (decoded as UTF-8, strictly), or a :class:`str`
         or ``None`` (both returned unchanged, the very same object).
     :returns: the decoded text, or ``value`` itself.
     :raises TypeError: for any other type, with Tornado's message
         ``"Expected bytes, unicode, or None; got <class '...'>"``.
-    :raises UnicodeDecodeError: if the bytes are not valid UTF-8.
+    :raises UnicodeDecodeError: for bytes that do not decode as UTF-8.
     """
     if isinstance(value, str) or value is None:
         return value
@@ -97,7 +97,7 @@ to_basestring = to_unicode
 
 
 def recursive_unicode(obj: Any) -> Any:
-    """Walk a simple data structure, converting every byte string to unicode.
+    """Return a copy of nested dicts, lists and tuples with all bytes decoded to text.
 
     Dicts (keys and values), lists and tuples are rebuilt as plain
     :class:`dict`, :class:`list` and :class:`tuple` (subclasses, named tuples
@@ -122,7 +122,7 @@ _SQUEEZE_RE = re.compile("[\x00-\x20]+")
 
 
 def squeeze(value: str) -> str:
-    """Replace every run of whitespace or control characters with one space.
+    """Fold every stretch of whitespace and control characters into one blank.
 
     Runs of characters ``\\x00`` to ``\\x20`` become a single space, then the
     result is stripped (:meth:`str.strip`, so leading and trailing Unicode

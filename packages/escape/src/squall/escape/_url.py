@@ -32,15 +32,15 @@ _PATH_TABLE = _quote_table(_UNRESERVED_AND_SLASH, "%20").__getitem__
 
 
 def url_escape(value: str | bytes, plus: bool = True) -> str:
-    """Return a URL-encoded version of ``value``.
+    """Percent-encode ``value`` for use in a URL.
 
     Text is encoded as UTF-8 first. Only ``A-Z a-z 0-9 _ . - ~`` are left as
     they are.
 
     :param plus: if true (the default), spaces become ``+`` and ``/`` is
         escaped, as suits a query string or form value; if false, spaces become
-        ``%20`` and ``/`` is kept, as suits a path. Note that this default is the
-        reverse of :func:`urllib.parse.quote`.
+        ``%20`` and ``/`` is kept, as suits a path. :func:`urllib.parse.quote`
+        works the other way round by default.
     :raises TypeError: if ``value`` is neither :class:`str` nor bytes
         (:class:`bytearray` is accepted, as in Tornado).
     """
@@ -76,7 +76,7 @@ def url_unescape(value: str | bytes, encoding: str = "utf-8", plus: bool = True)
 def url_unescape(
     value: str | bytes, encoding: str | None = "utf-8", plus: bool = True
 ) -> str | bytes:
-    """Decode ``value`` from a URL.
+    """Undo percent-encoding (and, by default, ``+`` for space) in ``value``.
 
     ``value`` may be :class:`str` or :class:`bytes` (bytes must be valid UTF-8,
     as in Tornado). Malformed ``%`` sequences are kept as they are.
@@ -86,8 +86,8 @@ def url_unescape(
         (characters outside ``%XX`` escapes are encoded as UTF-8).
     :param plus: if true (the default), ``+`` means a space (a literal plus
         must be written ``%2B``), as in query strings and form values; use
-        false for a URL path. The default is the reverse of
-        :func:`urllib.parse.unquote`.
+        false for a URL path. Unlike :func:`urllib.parse.unquote`, plus
+        handling is on unless switched off.
     :raises TypeError: if ``value`` is neither :class:`str` nor :class:`bytes`
         (Tornado raises :class:`AttributeError` for ``None``).
     """

@@ -1,12 +1,12 @@
-"""Automatically restart the process when a source file is modified.
+"""Re-execute the running program whenever one of its Python files changes.
 
-Most applications do not use this module directly: they pass
-``autoreload=True`` (or ``debug=True``) to :class:`squall.web.Application`.
-It can also wrap a script, such as a test runner, from the command line
-(see :func:`main`)::
+Web applications normally get this by setting ``autoreload=True`` (implied
+by ``debug=True``) on :class:`squall.web.Application` rather than calling
+anything here. Outside a web app, :func:`main` turns the module into a
+command-line runner that restarts a script or module on every edit::
 
-    python -m squall.autoreload -m mypackage.tests
-    python -m squall.autoreload path/to/script.py --some-arg
+    python -m squall.autoreload -m myproject.worker
+    python -m squall.autoreload tools/seed_db.py --dry-run
 
 Restarting re-executes the interpreter (:func:`os.execv`; a new process on
 Windows) and aborts any work in progress.  Unlike Tornado, interpreter

@@ -23,16 +23,17 @@ Usage:
 
 
 def main() -> None:
-    """Command-line wrapper to rerun a script whenever its sources change.
+    """Entry point of ``python -m squall.autoreload``: run a program, rerun it on edits.
 
-    The script is given as a file name or a module name::
+    Name the program either by path or, after ``-m``, by module::
 
-        python -m squall.autoreload -m squall.test.runtests
-        python -m squall.autoreload squall/test/runtests.py
+        python -m squall.autoreload -m myproject.worker
+        python -m squall.autoreload tools/seed_db.py --dry-run
 
-    Running a script this way is like calling :func:`wait` at its end, but
-    it also catches import-time problems such as syntax errors that would
-    keep the script from ever reaching ``wait``: the wrapper logs the error,
+    The effect resembles a :func:`wait` call placed at the end of the
+    program, with one gain: a program that dies while importing (a syntax
+    error, say) never gets to call ``wait`` itself, whereas the wrapper logs
+    the error,
     watches the files in its traceback and restarts when one changes.  After
     the script exits (normally or not) the wrapper waits for a change and
     runs it again.  With ``--until-success`` the wrapper stops instead once

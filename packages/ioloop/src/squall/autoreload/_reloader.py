@@ -23,7 +23,7 @@ _io_loops: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 def start(check_time: int = 500) -> None:
-    """Begin watching source files for changes, on the current :class:`~squall.ioloop.IOLoop`.
+    """Poll the program's files for edits from the current :class:`~squall.ioloop.IOLoop`.
 
     Every ``check_time`` milliseconds the files of all imported modules and
     every :func:`watch`-ed file are checked; when one's modification time
@@ -45,10 +45,11 @@ def start(check_time: int = 500) -> None:
 
 
 def wait() -> None:
-    """Wait for a watched file to change, then restart the process.
+    """Block until a watched file is edited, then re-execute the program.
 
-    Meant for the end of scripts such as test runners, to run them again
-    after any source file changes.  Blocks forever (until the restart).
+    Put a call at the bottom of a script (a test runner, for instance) so
+    that saving any of its sources starts it again. It never returns
+    normally; the restart replaces the process.
     """
     from squall.ioloop import IOLoop
 
@@ -58,18 +59,20 @@ def wait() -> None:
 
 
 def watch(filename: str) -> None:
-    """Add ``filename`` to the files watched for changes.
+    """Also restart when ``filename`` changes.
 
-    The files of all imported modules are watched already.
+    Only needed for non-module files (configs, data): every imported
+    module's file is checked without being listed here.
     """
     _watched_files.add(filename)
 
 
 def add_reload_hook(fn: Callable[[], None]) -> None:
-    """Add ``fn`` to be called just before the process reloads.
+    """Register ``fn`` to run right before the program re-executes itself.
 
-    For open files and sockets it is usually better to mark them
-    close-on-exec (:func:`os.set_inheritable`) than to close them in a hook.
+    Hooks are a poor way to release file descriptors: a descriptor that is
+    not inheritable (see :func:`os.set_inheritable`) is closed by the
+    ``exec`` anyway, which is the more reliable choice.
     """
     _reload_hooks.append(fn)
 

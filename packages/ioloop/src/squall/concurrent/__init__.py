@@ -1,4 +1,4 @@
-"""Utilities for working with :class:`Future` objects (the ``tornado.concurrent`` API).
+"""Future plumbing shared by the rest of squall; mirrors ``tornado.concurrent``.
 
 :class:`Future` is :class:`asyncio.Future`; ``futures`` is :mod:`concurrent.futures`.
 """

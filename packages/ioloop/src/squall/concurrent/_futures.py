@@ -1,5 +1,4 @@
-"""Helpers for working with futures, both :class:`asyncio.Future` and
-:class:`concurrent.futures.Future`.
+"""Glue between :class:`asyncio.Future` and :class:`concurrent.futures.Future`.
 
 In squall (as in Tornado 6) :class:`Future` *is* :class:`asyncio.Future`; these helpers
 bridge thread-pool futures to it and set results without tripping over cancellation.
@@ -48,7 +47,7 @@ class ReturnValueIgnoredError(Exception):
 
 
 def is_future(x: Any) -> bool:
-    """Return True if ``x`` is an :class:`asyncio.Future` or :class:`concurrent.futures.Future`."""
+    """Tell whether ``x`` is a future of either kind (asyncio or :mod:`concurrent.futures`)."""
     return isinstance(x, FUTURES)
 
 
@@ -175,7 +174,7 @@ def future_set_result_unless_cancelled(future: Future[_T] | futures.Future[_T], 
 def future_set_exception_unless_cancelled(
     future: Future[Any] | futures.Future[Any], exc: BaseException
 ) -> None:
-    """Set ``future``'s exception unless it was cancelled; then the exception is logged."""
+    """Fail ``future`` with ``exc``; if it was cancelled already, log ``exc`` instead."""
     if not future.cancelled():
         future.set_exception(exc)
     else:
@@ -205,10 +204,11 @@ def future_add_done_callback(
 
 
 def future_add_done_callback(future: Any, callback: Callable[[Any], None]) -> None:
-    """Arrange for ``callback(future)`` to run when ``future`` is done.
+    """``future.add_done_callback(callback)``, minus the deferral for finished futures.
 
-    Unlike ``Future.add_done_callback``, if the future is already done the callback runs
-    immediately, before this function returns.
+    The callback receives ``future`` as its only argument. When ``future`` has
+    already finished, the callback is invoked synchronously, before this function
+    returns, rather than being scheduled on the loop.
     """
     if future.done():
         callback(future)

@@ -121,7 +121,8 @@ def coroutine(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
     result. ``return value`` or ``raise Return(value)`` resolves the Future. A plain
     (non-generator) function is also accepted: its return value or exception resolves
     the Future at once. The coroutine runs in a copy of the caller's
-    :mod:`contextvars` context. Must be called with an event loop current.
+    :mod:`contextvars` context. Call the decorated function only where an
+    event loop is current.
     """
 
     @functools.wraps(func)
@@ -276,7 +277,7 @@ def _wrap_awaitable(awaitable: Awaitable[_T]) -> Future[_T]:
 
 @singledispatch
 def convert_yielded(yielded: Any) -> Future[Any]:
-    """Convert a yielded object to a Future (the one thing the coroutine runner needs).
+    """Turn whatever a generator coroutine yielded into the Future the runner waits on.
 
     None and ``moment`` give ``moment``; lists and dicts go through
     :func:`multi`; futures pass through (:class:`concurrent.futures.Future` included);

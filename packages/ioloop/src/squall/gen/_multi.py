@@ -50,8 +50,8 @@ def multi(
 ) -> Future[Any]:
     """Wait for several futures/awaitables in parallel; resolve to a list or dict of results.
 
-    ``children`` is a list (results come back in the same order) or a dict (results
-    under the same keys). The returned Future resolves once *every* child is done. If
+    Given a list, the results form a list in matching positions; given a dict, a
+    dict keyed like the input. Resolution waits for the slowest child. If
     any child fails it fails with the first exception (in ``children`` order); later
     exceptions are logged unless they are instances of ``quiet_exceptions``.
     Yielding a list or dict in a :func:`coroutine` calls this implicitly.
@@ -110,11 +110,11 @@ def with_timeout(
     future: _Yieldable,
     quiet_exceptions: _QuietSpec = (),
 ) -> Future[Any]:
-    """Wrap ``future`` (or any yieldable) in a Future that fails with a timeout.
+    """Give ``future`` (or any yieldable) a deadline.
 
     ``timeout`` is an absolute deadline on :meth:`squall.ioloop.IOLoop.time`'s clock, or a
-    :class:`datetime.timedelta` from now. On timeout the returned Future fails with
-    :class:`squall.util.TimeoutError`; the wrapped future is *not* cancelled, and an
+    :class:`datetime.timedelta` from now. If the deadline comes first, the Future this
+    returns raises :class:`squall.util.TimeoutError`; the wrapped future is *not* cancelled, and an
     exception it raises later is logged unless it is one of ``quiet_exceptions``.
     """
     future_converted = convert_yielded(future)
@@ -144,7 +144,7 @@ def with_timeout(
 
 
 def sleep(duration: float) -> Future[None]:
-    """Return a Future that resolves to None after ``duration`` seconds.
+    """Non-blocking pause: a Future that gets the result None ``duration`` seconds from now.
 
     ``yield gen.sleep(0.5)`` in a coroutine is the non-blocking ``time.sleep``.
     """
@@ -166,8 +166,8 @@ class WaitIterator:
             result = yield wait.next()  # or await wait.next()
 
     or ``async for result in gen.WaitIterator(f1, f2)``. A failed future raises from
-    ``next()``; iteration may continue after it. ``current_future`` is the future
-    that produced the latest result.
+    ``next()``; iteration may continue after it. After each step,
+    ``current_future`` holds the input future whose outcome was just delivered.
     """
 
     _unfinished: dict[Future[Any], Any]
@@ -196,7 +196,7 @@ class WaitIterator:
         return True
 
     def next(self) -> Future[Any]:
-        """Return a Future resolving to the result of the next future to finish."""
+        """Await this to get the outcome of whichever remaining future completes first."""
         self._running_future = Future()
         if self._finished:
             return self._return_result(self._finished.popleft())

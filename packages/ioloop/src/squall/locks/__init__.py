@@ -1,7 +1,8 @@
-"""Synchronisation primitives for coroutines (the ``tornado.locks`` API).
+"""Locks, events and semaphores that coroutines can await (mirrors ``tornado.locks``).
 
-:class:`Condition`, :class:`Event`, :class:`Semaphore`, :class:`BoundedSemaphore` and
-:class:`Lock`; every wait takes an optional ``timeout`` (deadline or timedelta).
+The package offers :class:`Condition`, :class:`Event`, :class:`Semaphore`,
+:class:`BoundedSemaphore` and :class:`Lock`. Any of their waiting methods can be
+bounded with ``timeout``, given as a loop-clock deadline or a timedelta.
 """
 
 from __future__ import annotations

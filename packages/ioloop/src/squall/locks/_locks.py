@@ -45,7 +45,7 @@ class _TimeoutGarbageCollector:
 
 
 class Condition(_TimeoutGarbageCollector):
-    """A condition lets coroutines wait until notified.
+    """Park coroutines until some other code signals them with :meth:`notify`.
 
     :meth:`wait` returns an awaitable resolving to True when notified, or to False if
     ``timeout`` passes first (no exception). There is no associated lock.
@@ -90,7 +90,7 @@ class Condition(_TimeoutGarbageCollector):
 
 
 class Event:
-    """An event blocks coroutines until its internal flag is set.
+    """A one-bit signal: coroutines calling :meth:`wait` stay parked while it is clear.
 
     Like :class:`asyncio.Event`, but :meth:`wait` accepts a ``timeout`` and then raises
     :class:`squall.util.TimeoutError`.
@@ -104,7 +104,7 @@ class Event:
         return f"<{self.__class__.__name__} {'set' if self.is_set() else 'clear'}>"
 
     def is_set(self) -> bool:
-        """Return True if the flag is set."""
+        """Whether :meth:`set` has been called since the last :meth:`clear`."""
         return self._value
 
     def set(self) -> None:
@@ -120,7 +120,7 @@ class Event:
         self._value = False
 
     def wait(self, timeout: _Timeout | None = None) -> Awaitable[None]:
-        """Wait until the flag is set; raises :class:`TimeoutError` after ``timeout``."""
+        """Block the caller until :meth:`set`; on ``timeout``, raise :class:`TimeoutError`."""
         fut: Future[None] = Future()
         if self._value:
             fut.set_result(None)
@@ -177,7 +177,7 @@ class Semaphore(_TimeoutGarbageCollector):
         return f"<{res[1:-1]} [{extra}]>"
 
     def release(self) -> None:
-        """Increment the counter and wake one waiter."""
+        """Add one to the counter, letting the longest-waiting :meth:`acquire` proceed."""
         self._value += 1
         while self._waiters:
             waiter = self._waiters.popleft()
@@ -244,18 +244,19 @@ class BoundedSemaphore(Semaphore):
         self._initial_value = value
 
     def release(self) -> None:
-        """Increment the counter and wake one waiter; ValueError if over the initial value."""
+        """Give back one unit; exceeding the starting count is refused with ValueError."""
         if self._value >= self._initial_value:
             raise ValueError("Semaphore released too many times")
         super().release()
 
 
 class Lock:
-    """A lock for coroutines: acquired by :meth:`acquire`, freed by :meth:`release`.
+    """Mutual exclusion for coroutines: :meth:`acquire` takes it, :meth:`release` frees it.
 
     Use ``async with lock:`` (or ``with (yield lock.acquire()):`` in a generator
-    coroutine). Waiters acquire it in FIFO order. :meth:`release` of an unlocked lock
-    raises :class:`RuntimeError`; plain ``with lock:`` raises :class:`RuntimeError` too.
+    coroutine). Waiters acquire it in FIFO order. Both calling :meth:`release`
+    while nobody holds the lock and a bare ``with lock:`` are errors
+    (:class:`RuntimeError`).
     """
 
     def __init__(self) -> None:
@@ -265,7 +266,7 @@ class Lock:
         return f"<{self.__class__.__name__} _block={self._block}>"
 
     def acquire(self, timeout: _Timeout | None = None) -> Awaitable[_ReleasingContextManager]:
-        """Wait for the lock; raises :class:`TimeoutError` if ``timeout`` passes first."""
+        """Block the caller until it holds the lock; on ``timeout``, raise :class:`TimeoutError`."""
         return self._block.acquire(timeout)
 
     def release(self) -> None:

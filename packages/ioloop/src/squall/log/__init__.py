@@ -1,13 +1,14 @@
-"""Logging support for squall.
+"""The loggers squall writes to, and helpers to format and configure them.
 
-squall uses three logger streams, configurable independently with the
-standard :mod:`logging` module:
+Everything squall logs goes to one of three named :mod:`logging` loggers,
+so each can get its own level and handlers:
 
-* ``squall.access``: per-request logging for squall's HTTP servers;
-* ``squall.application``: errors from application code (e.g. uncaught
-  exceptions from callbacks);
-* ``squall.general``: general-purpose logging, including errors and warnings
-  from squall itself.
+* ``squall.access`` (``access_log``) gets one record per HTTP request
+  served;
+* ``squall.application`` (``app_log``) reports exceptions that escaped
+  user code, such as a callback that raised;
+* ``squall.general`` (``gen_log``) carries the library's own warnings,
+  errors and other messages.
 
 :class:`LogFormatter` gives one-line, optionally coloured records;
 :func:`enable_pretty_logging` installs it from the logging options.

@@ -84,17 +84,18 @@ def _safe_text(value: Any) -> str:
 
 
 class LogFormatter(logging.Formatter):
-    """Log formatter used by squall (the same as Tornado's ``tornado.log.LogFormatter``).
+    """One-line, timestamped log records, coloured by level on capable terminals.
 
-    Features: colour by level when writing to a terminal that supports it,
-    a timestamp on every line, and robustness against encoding problems and
-    bad format arguments.  It is installed automatically by
-    :func:`squall.options.parse_command_line` and
-    :func:`squall.options.parse_config_file` (unless ``--logging=none``).
+    The counterpart of Tornado's ``tornado.log.LogFormatter``. A message that
+    is bytes in a bad encoding, or whose ``%`` arguments do not fit, still
+    produces a line instead of an error. :func:`squall.options.parse_command_line`
+    and :func:`squall.options.parse_config_file` install it for you unless
+    ``--logging=none`` is given.
 
-    :arg fmt: the format of a record.  Text between ``%(color)s`` and
-        ``%(end_color)s`` is coloured by level when colour is enabled.
-    :arg datefmt: :func:`time.strftime` format used for ``asctime``.
+    :arg fmt: the format of a record.  When colour is on, whatever sits
+        between ``%(color)s`` and ``%(end_color)s`` takes the colour of the
+        record's level.
+    :arg datefmt: the :func:`time.strftime` pattern that renders ``asctime``.
     :arg style: ``"%"`` (default), ``"{"`` or ``"$"``, as for
         :class:`logging.Formatter`; ``color`` and ``end_color`` are available
         in every style.  (Tornado applies ``fmt`` with ``%`` whatever the
@@ -102,7 +103,7 @@ class LogFormatter(logging.Formatter):
     :arg color: enable colour support; colour is only used when stderr is a
         terminal that supports it (via :mod:`curses`) or a colorama-wrapped
         stream on Windows.
-    :arg colors: map from log level to terminal colour number.
+    :arg colors: ``{level number: terminal colour number}``.
 
     Unlike Tornado, a record's ``stack_info`` is appended (indented) instead
     of being dropped.

@@ -12,10 +12,10 @@ __all__ = ["define_logging_options", "enable_pretty_logging"]
 
 
 def enable_pretty_logging(options: Any = None, logger: logging.Logger | None = None) -> None:
-    """Turn on formatted logging output as configured by ``options``.
+    """Attach :class:`LogFormatter` handlers to ``logger`` following the logging options.
 
-    Called automatically by :func:`squall.options.parse_command_line` and
-    :func:`squall.options.parse_config_file`.
+    You rarely need to call it: :func:`squall.options.parse_command_line` and
+    :func:`squall.options.parse_config_file` do so once parsing is done.
 
     :arg options: an object with the logging options (see
         :func:`define_logging_options`); defaults to :data:`squall.options.options`.

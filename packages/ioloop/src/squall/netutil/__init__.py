@@ -1,4 +1,4 @@
-"""Miscellaneous network utility code: listening sockets, resolvers and TLS helpers.
+"""Socket-level helpers: binding listeners, name resolution and TLS wrapping.
 
 Same API as ``tornado.netutil``.
 """

@@ -36,7 +36,7 @@ def _resolve_addr(
 
 
 class Resolver(Configurable):
-    """Configurable asynchronous DNS resolver interface.
+    """Base class for non-blocking host name lookup, with a swappable implementation.
 
     ``Resolver()`` builds the configured implementation
     (:class:`DefaultLoopResolver` unless :meth:`~squall.util.Configurable.configure` chose
@@ -72,7 +72,7 @@ class Resolver(Configurable):
 
 
 class DefaultLoopResolver(Resolver):
-    """Resolver using the asyncio loop's ``getaddrinfo`` (the default)."""
+    """The out-of-the-box choice: each lookup is a call to the running loop's ``getaddrinfo``."""
 
     async def resolve(
         self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
@@ -176,16 +176,18 @@ class ThreadedResolver(ExecutorResolver):
 
 
 class OverrideResolver(Resolver):
-    """Wraps a resolver with a mapping of overrides (tests, split-horizon setups).
+    """Redirect chosen lookups before handing them to another resolver.
 
-    *mapping* keys are a host, a ``(host, port)`` pair or a
-    ``(host, port, family)`` triple; values are a host or a
-    ``(host, port)`` pair to resolve instead.  The most specific key wins::
+    Handy in tests, or to point a name somewhere else without touching
+    ``/etc/hosts``. A *mapping* key is a host, a ``(host, port)`` pair or a
+    ``(host, port, family)`` triple; its value is the host, or the
+    ``(host, port)`` pair, to look up in its place. When several keys fit,
+    the most specific one is used::
 
         OverrideResolver(Resolver(), {
-            "example.com": "127.1.0.1",
-            ("login.example.com", 443): ("localhost", 1443),
-            ("login.example.com", 443, socket.AF_INET6): ("::1", 1443),
+            "api.internal": "10.0.0.5",
+            ("db.example.org", 5432): ("127.0.0.1", 15432),
+            ("db.example.org", 5432, socket.AF_INET6): ("::1", 15432),
         })
     """
 

@@ -29,11 +29,12 @@ def bind_sockets(
     flags: int | None = None,
     reuse_port: bool = False,
 ) -> list[socket.socket]:
-    """Creates listening sockets bound to *port* on every address of *address*.
+    """Open one listening socket on *port* for each address *address* resolves to.
 
-    *address* may be a host name or IP address; ``None`` or ``""`` means
-    all interfaces.  One socket is made per address ``getaddrinfo`` returns
-    (IPv6 sockets are IPv6-only, so IPv4 and IPv6 coexist).  With ``port=0``
+    *address* is a host name or IP literal; leave it ``None`` (or ``""``)
+    to accept connections on every interface.  One socket is made per
+    address ``getaddrinfo`` returns (IPv6 sockets are IPv6-only, so IPv4 and
+    IPv6 coexist).  With ``port=0``
     the port the first socket got is used for the others, so every socket
     shares one port.  *family* restricts to ``AF_INET`` or ``AF_INET6``;
     *flags* are ``getaddrinfo`` flags (default ``AI_PASSIVE``); *reuse_port*
@@ -108,13 +109,13 @@ def bind_sockets(
 def bind_unix_socket(
     file: str, mode: int = 0o600, backlog: int = _DEFAULT_BACKLOG
 ) -> socket.socket:
-    """Creates a listening Unix domain socket at path *file*.
+    """Listen for stream connections on the filesystem path *file* (``AF_UNIX``).
 
     An existing socket file at that path is replaced; the new one gets
     permissions *mode*.  The socket is non-blocking.
 
     Raises:
-        ValueError: if *file* exists and is not a socket.
+        ValueError: when something other than a socket already occupies *file*.
     """
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

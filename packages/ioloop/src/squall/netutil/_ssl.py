@@ -88,11 +88,11 @@ def ssl_wrap_socket(
     server_side: bool | None = None,
     **kwargs: Any,
 ) -> ssl.SSLSocket:
-    """Returns an :class:`ssl.SSLSocket` wrapping *socket*.
+    """Put TLS on top of the plain *socket* and return the :class:`ssl.SSLSocket`.
 
     *ssl_options* is a dict (see :func:`ssl_options_to_context`) or a
-    context.  *server_hostname* is sent for SNI (clients only).  Extra
-    keyword arguments go to :meth:`ssl.SSLContext.wrap_socket`.
+    context.  *server_hostname* is sent for SNI (clients only).  Any other
+    keyword is forwarded unchanged to :meth:`ssl.SSLContext.wrap_socket`.
     """
     context = ssl_options_to_context(ssl_options, server_side=server_side)
     if server_side is None:

@@ -1,17 +1,19 @@
-"""A command-line parsing module that lets modules define their own options.
+"""Process-wide settings that any module can declare and the entry point fills in.
 
-Each module defines the options it uses, next to the code using them::
+Options live in one global registry, :data:`options`. A module declares the
+settings it reads right where it reads them, so no central list has to
+know about them::
 
     from squall.options import define, options
 
-    define("port", default=8888, help="run on the given port", type=int)
-    define("mysql_host", default="127.0.0.1:3306", help="database host")
+    define("cache_ttl", default=300, type=int, help="seconds to keep entries")
 
-    def connect():
-        return db.Connection(options.mysql_host)
+    def expiry(now: float) -> float:
+        return now + options.cache_ttl
 
-The main program parses them once: ``squall.options.parse_command_line()``
-or ``squall.options.parse_config_file("/etc/server.conf")``.  Parsing
+At start-up the program fills the registry once, either from ``sys.argv``
+with ``squall.options.parse_command_line()`` or from a Python file with
+``squall.options.parse_config_file("app.conf")``.  Parsing
 (with ``final=True``) runs the parse callbacks, which by default configure
 logging from the ``--logging`` options defined here at import (see
 :func:`squall.log.define_logging_options`); ``--help`` prints every option,
@@ -54,7 +56,7 @@ def define(
     group: str | None = None,
     callback: Callable[[Any], None] | None = None,
 ) -> None:
-    """Define an option in the global namespace (see :meth:`OptionParser.define`)."""
+    """Shortcut for ``options.define(...)``; arguments as in :meth:`OptionParser.define`."""
     options.define(
         name,
         default=default,
@@ -68,22 +70,25 @@ def define(
 
 
 def parse_command_line(args: list[str] | None = None, final: bool = True) -> list[str]:
-    """Parse global options from the command line (see :meth:`OptionParser.parse_command_line`)."""
+    """Fill :data:`options` from ``args`` or ``sys.argv``; see :meth:`OptionParser.parse_command_line`."""
     return options.parse_command_line(args, final=final)
 
 
 def parse_config_file(path: str, final: bool = True) -> None:
-    """Parse global options from a config file (see :meth:`OptionParser.parse_config_file`)."""
+    """Fill :data:`options` from the Python file ``path``; see :meth:`OptionParser.parse_config_file`."""
     options.parse_config_file(path, final=final)
 
 
 def print_help(file: TextIO | None = None) -> None:
-    """Print all the global command-line options to stderr (or ``file``)."""
+    """Write the ``--help`` text for :data:`options` to ``file``, stderr by default."""
     options.print_help(file)
 
 
 def add_parse_callback(callback: Callable[[], None]) -> None:
-    """Add a parse callback to the global options (see :meth:`OptionParser.add_parse_callback`)."""
+    """Run ``callback`` once the global :data:`options` are parsed.
+
+    See :meth:`OptionParser.add_parse_callback`.
+    """
     options.add_parse_callback(callback)
 
 

@@ -110,10 +110,11 @@ class _Option:
 
 
 class OptionParser:
-    """A collection of options: a dictionary with object-like access.
+    """A registry of named options whose values read and write like attributes.
 
-    Normally accessed through the module-level functions and the global
-    :data:`squall.options.options`; build your own to keep a separate set.
+    Most code only ever touches the shared instance,
+    :data:`squall.options.options`, and the module-level functions wrapping
+    it; create another instance when a separate set of options is needed.
     Option names are normalised (``foo_bar`` and ``foo-bar`` are the same
     option).  Values are read and written as attributes or items; unknown
     names raise :class:`AttributeError`.
@@ -165,7 +166,7 @@ class OptionParser:
         self.__setattr__(name, value)
 
     def items(self) -> Iterable[tuple[str, Any]]:
-        """An iterable of ``(name, value)`` pairs for every option."""
+        """Every option as a ``(name, value)`` tuple."""
         return [(option.name, option.value()) for option in self._options.values()]
 
     def groups(self) -> set[str]:
@@ -173,11 +174,13 @@ class OptionParser:
         return {option.group_name for option in self._options.values()}
 
     def group_dict(self, group: str) -> dict[str, Any]:
-        """The names and values of the options in ``group`` (every option if ``group`` is empty).
+        """Map each option of ``group`` to its value (all options when ``group`` is empty).
 
-        Handy for copying options into application settings::
+        For example, to pass every option defined under the ``"web"`` group as
+        settings::
 
-            Application(handlers, **options.group_dict("application"))
+            web_settings = options.group_dict("web")
+            app = Application(routes, **web_settings)
         """
         return {
             option.name: option.value()
@@ -186,7 +189,7 @@ class OptionParser:
         }
 
     def as_dict(self) -> dict[str, Any]:
-        """The names and values of all options."""
+        """A plain ``dict`` from every option name to its current value."""
         return {option.name: option.value() for option in self._options.values()}
 
     # -- defining -----------------------------------------------------------------
@@ -202,7 +205,7 @@ class OptionParser:
         group: str | None = None,
         callback: Callable[[Any], None] | None = None,
     ) -> None:
-        """Define a new command-line option.
+        """Register option ``name`` so parsing and attribute access know about it.
 
         :arg name: the option name (``_`` and ``-`` are interchangeable).
         :arg default: the value before any parsing (``[]`` for ``multiple``).
@@ -216,7 +219,7 @@ class OptionParser:
             accept ``lo:hi`` ranges, inclusive).
         :arg group: group for :meth:`print_help` and :meth:`group_dict`;
             by default the file that called ``define``.
-        :arg callback: called with the new value whenever the option is set.
+        :arg callback: receives the value each time parsing (or assignment) sets it.
         :raises Error: if an option of that (normalised) name already exists;
             the message names the file that defined it first.
         """
@@ -269,7 +272,7 @@ class OptionParser:
     def parse_command_line(self, args: list[str] | None = None, final: bool = True) -> list[str]:
         """Parse ``--name=value`` options from ``args`` (default :data:`sys.argv`).
 
-        ``args[0]`` is the program name and is skipped.  Parsing stops at the
+        The first element of ``args`` (the program name) is not parsed.  Parsing stops at the
         first argument that does not start with ``-`` or after ``--``; the
         rest is returned.  A boolean option given without a value is set to
         ``True``.
@@ -308,7 +311,7 @@ class OptionParser:
         return remaining
 
     def parse_config_file(self, path: str, final: bool = True) -> None:
-        """Set options from a Python file.
+        """Execute the Python file ``path`` and take option values from its globals.
 
         The file is executed as Python code; every global whose (normalised)
         name is a defined option sets that option.  Other globals are ignored.
@@ -319,7 +322,7 @@ class OptionParser:
 
         :arg final: as for :meth:`parse_command_line`.
         :raises Error: for values of the wrong type.
-        :raises OSError: if the file cannot be read.
+        :raises OSError: when opening or reading ``path`` fails.
         """
         config: dict[str, Any] = {"__file__": os.path.abspath(path)}
         with open(path, "rb") as source:
@@ -344,7 +347,7 @@ class OptionParser:
     # -- help and callbacks ---------------------------------------------------------
 
     def print_help(self, file: TextIO | None = None) -> None:
-        """Print all the command-line options, grouped, to ``file`` (default stderr)."""
+        """Write a usage summary of every option, one section per group, to ``file`` or stderr."""
         out = sys.stderr if file is None else file
         print(f"Usage: {sys.argv[0] if sys.argv else ''} [OPTIONS]", file=out)
         print("\nOptions:\n", file=out)
@@ -375,11 +378,11 @@ class OptionParser:
             sys.exit(0)
 
     def add_parse_callback(self, callback: Callable[[], None]) -> None:
-        """Add ``callback`` to be run when parsing is done (``final=True``)."""
+        """Register ``callback`` to be invoked after each final (``final=True``) parse."""
         self._parse_callbacks.append(callback)
 
     def run_parse_callbacks(self) -> None:
-        """Run every parse callback, in the order they were added."""
+        """Invoke the registered parse callbacks, oldest first."""
         for callback in list(self._parse_callbacks):
             callback()
 

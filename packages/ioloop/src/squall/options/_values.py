@@ -10,7 +10,7 @@ __all__ = ["Error", "parse_bool", "parse_datetime", "parse_timedelta"]
 
 
 class Error(Exception):
-    """Exception raised by errors in the options module."""
+    """Base error for bad option definitions, values and config files."""
 
 
 class _BadValue(Error, ValueError):
@@ -81,7 +81,7 @@ def parse_timedelta(value: str) -> datetime.timedelta:
     ``m``/``min``, ``h``/``hr``, ``d``, ``w`` (singular and plural spelt-out
     names work too); parts may be separated by spaces or commas or nothing.
 
-    :raises Error: for text that is not a duration.
+    :raises Error: on text that is not a sequence of number-and-unit parts.
     """
     text = value.strip()
     if not text:

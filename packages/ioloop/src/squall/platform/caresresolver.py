@@ -17,10 +17,12 @@ __all__ = ["CaresResolver"]
 
 
 class CaresResolver(Resolver):
-    """Name resolver based on the c-ares library.
+    """Looks host names up through ``pycares``, the Python binding of c-ares.
 
-    Non-blocking and non-threaded: c-ares' sockets are watched by the event
-    loop.  Select it with ``Resolver.configure("squall.platform.caresresolver.CaresResolver")``.
+    Lookups use no threads: the event loop watches c-ares' own sockets.  To
+    make it the default, pass its dotted path,
+    ``"squall.platform.caresresolver.CaresResolver"``, to
+    :meth:`Resolver.configure <squall.util.Configurable.configure>`.
     Like Tornado's, it is meant for host names; an IP literal is returned
     as is.  Results come from ``/etc/hosts`` and DNS as c-ares sees them,
     which may differ from the system resolver.

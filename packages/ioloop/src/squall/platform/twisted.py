@@ -19,7 +19,7 @@ __all__ = ["TwistedResolver", "install"]
 
 
 class TwistedResolver(Resolver):
-    """Twisted-based asynchronous resolver: non-blocking and non-threaded.
+    """:class:`~squall.netutil.Resolver` that asks Twisted's DNS client, without threads.
 
     Names are looked up in ``/etc/hosts`` first, then with Twisted's DNS
     client (driven by a private Twisted reactor on the asyncio loop, created
@@ -29,7 +29,7 @@ class TwistedResolver(Resolver):
     answer does not have.
 
     Raises (from :meth:`resolve`):
-        OSError: when the name cannot be resolved or has the wrong family.
+        OSError: on lookup failure, or when the answer's family differs from *family*.
     """
 
     _hosts: Any
@@ -104,7 +104,7 @@ class TwistedResolver(Resolver):
 
 
 def install() -> Any:
-    """Install Twisted's asyncio reactor as the global Twisted reactor; return it.
+    """Switch Twisted onto the asyncio loop (``asyncioreactor.install()``) and return its reactor.
 
     Deprecated in Tornado (5.1) and kept for compatibility: with Twisted's
     ``AsyncioSelectorReactor`` installed, Twisted code runs on the same

@@ -1,4 +1,4 @@
-"""Utilities for working with multiple processes (the ``tornado.process`` API).
+"""Pre-forking workers and asynchronous child processes; mirrors ``tornado.process``.
 
 Forking a server into worker processes (:func:`fork_processes`) and running
 child processes with non-blocking pipes (:class:`Subprocess`).

@@ -14,7 +14,7 @@ _task_id: int | None = None
 
 
 def cpu_count() -> int:
-    """Returns the number of processors on this machine (1 if unknown)."""
+    """How many CPUs this process may run on; 1 when that cannot be determined."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -32,10 +32,10 @@ def _reseed_random() -> None:
 
 
 def fork_processes(num_processes: int | None, max_restarts: int | None = None) -> int:
-    """Starts multiple worker processes; returns this child's task id.
+    """Fork *num_processes* workers; only the children return, each with its task id.
 
-    With *num_processes* ``None`` or <= 0, one child per CPU is forked.  In
-    each child this returns its task id, from 0 to ``num_processes - 1``.
+    With *num_processes* ``None`` or <= 0, one child per CPU is forked.  Task
+    ids count up from 0, so the last child gets ``num_processes - 1``.
     The parent never returns: it waits for the children, restarts (with the
     same task id) any that exits abnormally (killed by a signal or non-zero
     status), and calls ``sys.exit(0)`` once all exited normally.  No event

@@ -29,7 +29,7 @@ def _current_loop() -> asyncio.AbstractEventLoop:
 
 
 class Subprocess:
-    """Wraps :class:`subprocess.Popen` with :class:`~squall.iostream.PipeIOStream` support.
+    """A :class:`subprocess.Popen` whose pipes can be non-blocking streams.
 
     The constructor takes :class:`subprocess.Popen`'s arguments; ``stdin``,
     ``stdout`` and ``stderr`` may also be :attr:`Subprocess.STREAM`, which
@@ -84,11 +84,12 @@ class Subprocess:
         self._exit_callback: Callable[[int], None] | None = None
 
     def set_exit_callback(self, callback: Callable[[int], None]) -> None:
-        """Runs ``callback(returncode)`` on the event loop when the process exits.
+        """Arrange for ``callback(returncode)`` to be called on the loop after the child ends.
 
         The return code is negative (``-signal``) for a process killed by a
-        signal.  Calls :meth:`initialize`, so the global ``SIGCHLD`` handler
-        is installed (it conflicts with other libraries handling that signal).
+        signal.  Because this goes through :meth:`initialize`, a process-wide
+        ``SIGCHLD`` handler gets installed; any other library that also
+        handles ``SIGCHLD`` will clash with it.
         """
         self._exit_callback = callback
         Subprocess.initialize()
@@ -96,7 +97,7 @@ class Subprocess:
         Subprocess._try_cleanup_process(self.pid)
 
     def wait_for_exit(self, raise_error: bool = True) -> asyncio.Future[int]:
-        """Returns a future resolving with the return code when the process exits.
+        """Awaitable giving the child's return code once it has terminated.
 
         Raises:
             CalledProcessError: (from the future) on a non-zero return code,
@@ -117,7 +118,7 @@ class Subprocess:
 
     @classmethod
     def initialize(cls) -> None:
-        """Installs the ``SIGCHLD`` handler on the current event loop.
+        """Start reaping children: hook ``SIGCHLD`` on the current event loop.
 
         Called automatically by :meth:`set_exit_callback`.  Only one loop
         (the first to call) handles the signal; processes watched from other

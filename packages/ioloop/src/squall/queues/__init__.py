@@ -1,4 +1,4 @@
-"""Asynchronous queues for coroutines (the ``tornado.queues`` API).
+"""Producer/consumer queues whose blocking calls are awaitable; mirrors ``tornado.queues``.
 
 :class:`Queue`, :class:`PriorityQueue`, :class:`LifoQueue`, :class:`QueueEmpty`,
 :class:`QueueFull`.

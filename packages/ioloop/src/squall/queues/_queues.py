@@ -1,10 +1,10 @@
-"""Asynchronous queues for coroutines: :class:`Queue`, :class:`PriorityQueue`,
-:class:`LifoQueue`, and the :class:`QueueEmpty` / :class:`QueueFull` exceptions.
+"""FIFO, priority and LIFO queues for coroutines, plus their empty/full exceptions.
 
 Not thread-safe (use :meth:`IOLoop.add_callback <squall.ioloop.IOLoop.add_callback>`
 to feed a queue from another thread). Every blocking call takes a ``timeout``: an
 absolute :meth:`IOLoop.time() <squall.ioloop.IOLoop.time>` deadline or a
-:class:`datetime.timedelta`, after which it raises :class:`squall.util.TimeoutError`.
+:class:`datetime.timedelta`; when it expires, the pending call ends in
+:class:`squall.util.TimeoutError`.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ _Timeout = float | datetime.timedelta
 
 
 class QueueEmpty(Exception):
-    """Raised by :meth:`Queue.get_nowait` when the queue has no items."""
+    """Signals that :meth:`Queue.get_nowait` found nothing to take."""
 
 
 class QueueFull(Exception):
-    """Raised by :meth:`Queue.put_nowait` when the queue is at its maxsize."""
+    """Signals that :meth:`Queue.put_nowait` found the queue already holding ``maxsize`` items."""
 
 
 def _set_timeout(future: Future[Any], timeout: _Timeout | None) -> None:
@@ -85,15 +85,15 @@ class Queue(Generic[_T]):
 
     @property
     def maxsize(self) -> int:
-        """Number of items allowed in the queue (0 = no limit)."""
+        """Capacity given to the constructor; 0 means unbounded."""
         return self._maxsize
 
     def qsize(self) -> int:
-        """Number of items in the queue."""
+        """How many items are waiting to be taken right now."""
         return len(self._queue)
 
     def empty(self) -> bool:
-        """Return True if the queue has no items."""
+        """True when a :meth:`get_nowait` would raise :class:`QueueEmpty`."""
         return not self._queue
 
     def full(self) -> bool:
@@ -103,7 +103,7 @@ class Queue(Generic[_T]):
         return self.qsize() >= self.maxsize
 
     def put(self, item: _T, timeout: _Timeout | None = None) -> Future[None]:
-        """Put an item, waiting for room; fails with :class:`TimeoutError` after ``timeout``."""
+        """Add ``item``; the returned Future completes once there was space (or times out)."""
         future: Future[None] = Future()
         try:
             self.put_nowait(item)
@@ -115,7 +115,7 @@ class Queue(Generic[_T]):
         return future
 
     def put_nowait(self, item: _T) -> None:
-        """Put an item without waiting; raises :class:`QueueFull` if there is no room."""
+        """Add ``item`` immediately, or raise :class:`QueueFull` when at capacity."""
         self._consume_expired()
         if self._getters:
             assert self.empty(), "queue non-empty, why are getters waiting?"
@@ -128,7 +128,7 @@ class Queue(Generic[_T]):
             self.__put_internal(item)
 
     def get(self, timeout: _Timeout | None = None) -> Awaitable[_T]:
-        """Remove and return an item, waiting for one; :class:`TimeoutError` after ``timeout``."""
+        """Take the next item, waiting while the queue is empty (or until ``timeout``)."""
         future: Future[_T] = Future()
         try:
             future.set_result(self.get_nowait())
@@ -138,7 +138,7 @@ class Queue(Generic[_T]):
         return future
 
     def get_nowait(self) -> _T:
-        """Remove and return an item at once; raises :class:`QueueEmpty` if there is none."""
+        """Non-waiting :meth:`get`: pops an item now or fails with :class:`QueueEmpty`."""
         self._consume_expired()
         if self._putters:
             assert self.full(), "queue not full, why are putters waiting?"
@@ -153,7 +153,7 @@ class Queue(Generic[_T]):
     def task_done(self) -> None:
         """Mark one fetched item as processed (for :meth:`join`).
 
-        Raises :class:`ValueError` if called more times than items were put.
+        Calling it more often than items were added is a :class:`ValueError`.
         """
         if self._unfinished_tasks <= 0:
             raise ValueError("task_done() called too many times")
@@ -226,7 +226,7 @@ class PriorityQueue(Queue[_T]):
 
 
 class LifoQueue(Queue[_T]):
-    """A :class:`Queue` that returns the most recently put item first."""
+    """A stack-ordered :class:`Queue`: :meth:`Queue.get` hands out the newest item."""
 
     def _init(self) -> None:
         self._queue = []

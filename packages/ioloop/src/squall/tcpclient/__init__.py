@@ -1,4 +1,4 @@
-"""A non-blocking TCP connection factory (the ``tornado.tcpclient`` API)."""
+"""Opening outgoing TCP (optionally TLS) connections as IOStreams; mirrors ``tornado.tcpclient``."""
 
 from __future__ import annotations
 

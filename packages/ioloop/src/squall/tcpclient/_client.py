@@ -1,4 +1,4 @@
-"""A non-blocking TCP connection factory with "Happy Eyeballs" address fallback."""
+"""Outgoing connections: resolve, race IPv6/IPv4 candidates ("Happy Eyeballs"), wrap in a stream."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class _Connector:
     def split(
         addrinfo: list[tuple[int, Any]],
     ) -> tuple[list[tuple[int, Any]], list[tuple[int, Any]]]:
-        """Partitions *addrinfo* into the first address's family and the rest."""
+        """Split *addrinfo* in two: entries sharing the first entry's family, then all others."""
         primary: list[tuple[int, Any]] = []
         secondary: list[tuple[int, Any]] = []
         if addrinfo:
@@ -161,7 +161,7 @@ def _seconds(timeout: float | datetime.timedelta) -> float:
 
 
 class TCPClient:
-    """A non-blocking TCP connection factory.
+    """Makes client connections; :meth:`connect` yields a ready :class:`~squall.iostream.IOStream`.
 
     Args:
         resolver: the :class:`~squall.netutil.Resolver` to use; by default a

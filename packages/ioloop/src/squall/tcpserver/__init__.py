@@ -1,4 +1,4 @@
-"""A non-blocking, single-threaded TCP server (the ``tornado.tcpserver`` API)."""
+"""Base class for servers accepting TCP connections on the event loop (``tornado.tcpserver``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A non-blocking, single-threaded TCP server: accept, wrap in a stream, hand off."""
+"""Accept connections on listening sockets, wrap each in a stream and pass it to the subclass."""
 
 from __future__ import annotations
 
@@ -27,25 +27,23 @@ def _check_result(fut: asyncio.Future[Any]) -> None:
 
 
 class TCPServer:
-    r"""A non-blocking, single-threaded TCP server.
+    r"""Serve TCP clients from the event loop's thread; subclass and fill in :meth:`handle_stream`.
 
-    Subclass it and override :meth:`handle_stream`, which receives an
-    :class:`~squall.iostream.IOStream` (or
-    :class:`~squall.iostream.SSLIOStream` when ``ssl_options`` is given) per
-    connection and may be a coroutine::
+    Every accepted connection arrives at :meth:`handle_stream` as an
+    :class:`~squall.iostream.IOStream` (an
+    :class:`~squall.iostream.SSLIOStream` if ``ssl_options`` was given); the
+    method may be a coroutine. A server that greets each client by name::
 
-        class EchoServer(TCPServer):
+        class GreetServer(TCPServer):
             async def handle_stream(self, stream, address):
-                while True:
-                    try:
-                        line = await stream.read_until(b"\n")
-                    except StreamClosedError:
-                        return
-                    await stream.write(line)
+                name = await stream.read_until(b"\n")
+                reply = b"hello, " + name.strip() + b"\n"
+                await stream.write(reply)
+                stream.close()
 
-        server = EchoServer()
-        server.listen(8888)
-        await asyncio.Event().wait()
+        async def main():
+            GreetServer().listen(9000, address="127.0.0.1")
+            await asyncio.Event().wait()
 
     Three ways to start: :meth:`listen` (one process); :meth:`bind` then
     :meth:`start` (optionally forking processes); or
@@ -94,7 +92,7 @@ class TCPServer:
         flags: int | None = None,
         reuse_port: bool = False,
     ) -> None:
-        """Starts accepting connections on *port* (see :func:`~squall.netutil.bind_sockets`).
+        """Bind *port* with :func:`~squall.netutil.bind_sockets` and serve it in this process.
 
         Call it once the event loop exists; connections are served while the
         loop runs.  May be called several times for several ports.
@@ -110,13 +108,13 @@ class TCPServer:
         self.add_sockets(sockets)
 
     def add_sockets(self, sockets: Iterable[socket.socket]) -> None:
-        """Starts accepting connections on the given listening sockets."""
+        """Serve connections arriving on already-bound, listening *sockets*."""
         for sock in sockets:
             self._sockets[sock.fileno()] = sock
             self._handlers[sock.fileno()] = add_accept_handler(sock, self._handle_connection)
 
     def add_socket(self, socket: socket.socket) -> None:
-        """Singular version of :meth:`add_sockets`."""
+        """Like :meth:`add_sockets`, for a single socket."""
         self.add_sockets([socket])
 
     def bind(
@@ -164,7 +162,7 @@ class TCPServer:
         self.add_sockets(sockets)
 
     def stop(self) -> None:
-        """Stops listening for new connections and closes the listening sockets.
+        """Close every listening socket so that no further clients are accepted.
 
         Connections in progress are not closed.
         """
@@ -181,7 +179,7 @@ class TCPServer:
         self._pending_sockets = []
 
     def handle_stream(self, stream: IOStream, address: tuple[Any, ...]) -> Awaitable[None] | None:
-        """Override to handle a new connection; may be a coroutine.
+        """Hook called with each accepted connection's stream; subclasses must implement it.
 
         An exception it raises (or its coroutine raises) is logged to
         ``squall.application``.

@@ -1,4 +1,4 @@
-"""Entry point of ``python -m squall.testing test.module.names...``."""
+"""Lets ``python -m squall.testing`` run the test modules named on the command line."""
 
 from __future__ import annotations
 

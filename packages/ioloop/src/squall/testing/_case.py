@@ -70,7 +70,7 @@ def _peek_event_loop() -> asyncio.AbstractEventLoop | None:
 
 
 class AsyncTestCase(unittest.TestCase):
-    """:class:`unittest.TestCase` for testing :class:`~squall.ioloop.IOLoop`-based code.
+    """A :class:`unittest.TestCase` giving each test its own :class:`~squall.ioloop.IOLoop`.
 
     Each test gets a fresh IOLoop as ``self.io_loop`` (from
     :meth:`get_new_ioloop`), set as the thread's current loop, and closed
@@ -133,7 +133,7 @@ class AsyncTestCase(unittest.TestCase):
         self.__rethrow()
 
     def get_new_ioloop(self) -> IOLoop:
-        """Return the IOLoop for one test; a new one by default.
+        """Hook supplying the loop a test runs on; normally a fresh :class:`~squall.ioloop.IOLoop`.
 
         Override to return a shared loop (e.g. ``IOLoop.current()`` when the
         code under test needs the global loop); a loop that is an
@@ -224,13 +224,13 @@ class AsyncTestCase(unittest.TestCase):
     def wait(
         self, condition: Callable[..., bool] | None = None, timeout: float | None = None
     ) -> Any:
-        """Run the loop until :meth:`stop` is called (and ``condition()`` is true).
+        """Drive ``self.io_loop`` until some callback calls :meth:`stop`.
 
-        :arg condition: when given, keep running after each ``stop`` until it
-            returns true.
+        :arg condition: a predicate checked at each ``stop``; while it is
+            false the loop is started again.
         :arg timeout: seconds before the test fails with
             ``failureException`` (default :func:`get_async_test_timeout`).
-        :returns: the argument(s) given to the last :meth:`stop`.
+        :returns: whatever was passed to the :meth:`stop` call that ended the wait.
         """
         if timeout is None:
             timeout = get_async_test_timeout()
@@ -288,10 +288,12 @@ def gen_test(
     ``async def`` or a generator yielding futures (``@gen.coroutine``
     style)::
 
-        class MyTest(AsyncHTTPTestCase):
-            @gen_test
-            async def test_something(self):
-                response = await self.http_client.fetch(self.get_url("/"))
+        class QueueTest(AsyncTestCase):
+            @gen_test(timeout=2)
+            async def test_round_trip(self):
+                q = Queue()
+                await q.put("ping")
+                self.assertEqual(await q.get(), "ping")
 
     :arg timeout: seconds before the test fails with
         :class:`squall.util.TimeoutError`; default

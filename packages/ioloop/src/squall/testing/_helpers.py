@@ -26,9 +26,9 @@ _T = TypeVar("_T")
 def bind_unused_port(
     reuse_port: bool = False, address: str = "127.0.0.1"
 ) -> tuple[socket.socket, int]:
-    """Bind a listening, non-blocking server socket to a free port on ``address``.
+    """Grab an ephemeral port on ``address`` with a listening, non-blocking socket.
 
-    :arg reuse_port: also set ``SO_REUSEPORT`` (not available everywhere).
+    :arg reuse_port: let other sockets share the port (``SO_REUSEPORT``; platform-dependent).
     :arg address: the address to bind (an IPv4 or IPv6 literal or a host name).
     :returns: ``(socket, port)``; the caller must close the socket.
     """
@@ -57,10 +57,10 @@ def bind_unused_port(
 
 
 def get_async_test_timeout() -> float:
-    """The default timeout for async tests, in seconds.
+    """Seconds an async test may run when it does not set its own timeout.
 
-    Taken from the ``ASYNC_TEST_TIMEOUT`` environment variable when it holds
-    a number, else 5.
+    The built-in value is 5; export ``ASYNC_TEST_TIMEOUT`` (a number) to
+    change it.
     """
     env = os.environ.get("ASYNC_TEST_TIMEOUT")
     if env is not None:
@@ -83,11 +83,12 @@ def setup_with_context_manager(
 class ExpectLog(logging.Filter):
     """Context manager that swallows expected log messages (and can require them).
 
-    Useful to keep tests of error conditions quiet while checking the error
-    was logged::
+    A test that provokes an error can both silence the resulting log line
+    and assert that it was written::
 
-        with ExpectLog("squall.application", "Uncaught exception"):
-            error_response = self.fetch("/some_page")
+        with ExpectLog("squall.application", "Multiple exceptions in yield list"):
+            with self.assertRaises(KeyError):
+                await gen.multi([fail_soon(KeyError), fail_soon(IndexError)])
 
     :arg logger: a :class:`logging.Logger` or its name.  Records of its child
         loggers are not matched (a filter only sees its own logger's records).

@@ -38,19 +38,19 @@ def _import_http(what: str) -> tuple[Any, Any]:
 
 
 class AsyncHTTPTestCase(AsyncTestCase):
-    """A test case that starts an HTTP server for :meth:`get_app` on a free port.
+    """:class:`AsyncTestCase` plus a live HTTP server on a random local port.
 
-    Subclasses override :meth:`get_app` (returning e.g. a
-    :class:`squall.web.Application`); tests then use :meth:`fetch` or
-    ``self.http_client`` with :meth:`get_url`::
+    The server runs whatever :meth:`get_app` returns (typically a
+    :class:`squall.web.Application`). Tests reach it with :meth:`fetch`, or
+    through ``self.http_client`` and :meth:`get_url`::
 
-        class MyHTTPTest(AsyncHTTPTestCase):
+        class HealthTest(AsyncHTTPTestCase):
             def get_app(self):
-                return Application([("/", MyHandler)])
+                return Application([("/health", HealthHandler)])
 
-            def test_homepage(self):
-                response = self.fetch("/")
-                self.assertEqual(response.code, 200)
+            def test_health_is_ok(self):
+                resp = self.fetch("/health")
+                assert resp.code == 200 and resp.body == b"ok"
 
     Needs squall-httpserver and squall-httpclient: setting up a test without
     them raises :class:`ImportError` naming them.
@@ -127,7 +127,7 @@ class AsyncHTTPTestCase(AsyncTestCase):
         return "http"
 
     def get_url(self, path: str) -> str:
-        """An absolute URL on the test server for ``path`` (e.g. ``"/"``)."""
+        """Turn a path such as ``"/health"`` into a full URL pointing at the test server."""
         return f"{self.get_protocol()}://127.0.0.1:{self.get_http_port()}{path}"
 
     def tearDown(self) -> None:

@@ -11,20 +11,20 @@ __all__ = ["main"]
 
 
 def main(**kwargs: Any) -> None:
-    """A simple test runner: :func:`unittest.main` with :mod:`squall.options` parsing.
+    """Command-line test runner: :func:`unittest.main` driven by :mod:`squall.options`.
 
-    Run tests by name on the command line, or define a function ``all()``
-    in the main module returning a test suite to run by default::
+    Name test modules as arguments; with none, the main module's ``all()``
+    function (if present) provides the suite. Wrapping the runner in
+    :mod:`squall.autoreload` repeats the run after every edit::
 
-        python -m squall.testing mypackage.test_module
-        python -m squall.autoreload -m squall.testing mypackage.test_module
+        python -m squall.testing myproject.tests.test_api
+        python -m squall.autoreload -m squall.testing myproject.tests.test_api
 
-    The second form reruns the tests whenever a source file changes.
     unittest's ``--verbose``, ``--quiet``, ``--failfast``, ``--catch`` and
     ``--buffer`` flags are accepted (as squall options), plus
     ``--exception-on-interrupt=false`` to let Ctrl-C kill the process
-    without a traceback, and the logging options.  Keyword arguments are
-    passed on to :func:`unittest.main`.
+    without a traceback, and the logging options.  :func:`unittest.main`
+    receives ``kwargs`` untouched.
     """
     from squall.options import define, options, parse_command_line
 

@@ -166,7 +166,7 @@ def http_server(
     http_server_options: dict[str, Any],
     _squall_http_socket: tuple[socket.socket, int],
 ) -> Iterator[Any]:
-    """An HTTP server for your ``app`` fixture, listening on ``http_port``."""
+    """Fixture: serves the ``app`` fixture over HTTP on ``http_port`` until the test ends."""
     server_class, _ = _import_http("The http_server fixture")
     server = server_class(app, **http_server_options)
     server.add_sockets([_squall_http_socket[0]])

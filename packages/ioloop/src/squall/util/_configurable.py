@@ -15,7 +15,7 @@ __all__ = ["Configurable"]
 
 
 class Configurable:
-    """Base class for interfaces with a configurable implementation.
+    """Mixin for an interface whose constructor builds an implementation chosen at run time.
 
     Subclasses define :meth:`configurable_base` (the interface class, usually returning
     itself) and :meth:`configurable_default` (the implementation used when none was
@@ -49,18 +49,18 @@ class Configurable:
 
     @classmethod
     def configurable_base(cls) -> type[Configurable]:
-        """Return the base class of the configurable hierarchy (usually the interface)."""
+        """The class holding its hierarchy's configuration (normally the interface itself)."""
         raise NotImplementedError()
 
     @classmethod
     def configurable_default(cls) -> type[Configurable]:
-        """Return the implementation class used when none has been configured."""
+        """The class built when :meth:`~squall.util.Configurable.configure` was never called."""
         raise NotImplementedError()
 
     def _initialize(self) -> None:
         pass
 
-    #: Initialise a new instance; takes the constructor's arguments.
+    #: Per-instance set-up hook; receives whatever arguments the constructor got.
     initialize = _initialize
 
     @classmethod
@@ -80,7 +80,7 @@ class Configurable:
 
     @classmethod
     def configured_class(cls) -> type[Configurable]:
-        """Return the implementation currently configured (the default if none)."""
+        """The class a constructor call would instantiate right now."""
         base = cls.configurable_base()
         impl = base.__dict__.get("_squall_impl_class")
         if impl is None:

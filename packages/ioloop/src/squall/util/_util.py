@@ -58,7 +58,7 @@ class ObjectDict(dict[str, Any]):
 
 
 def import_object(name: str) -> Any:
-    """Import an object by its dotted name, e.g. ``import_object("os.path.join")``.
+    """Resolve a dotted path such as ``"os.path.join"`` to the object it names.
 
     A name without a dot imports and returns that module. Raises :class:`ImportError`
     when the module or attribute does not exist.
@@ -162,7 +162,7 @@ class GzipDecompressor:
 
 
 class ArgReplacer:
-    """Find and replace one named argument of a function call in ``args`` / ``kwargs``.
+    """Locate a given parameter of ``func`` in a call's ``args``/``kwargs``, to read or swap it.
 
     The argument may be passed by position or by keyword; :meth:`replace` handles both.
     """
@@ -197,7 +197,7 @@ class ArgReplacer:
     def replace(
         self, new_value: Any, args: Sequence[Any], kwargs: dict[str, Any]
     ) -> tuple[Any, Sequence[Any], dict[str, Any]]:
-        """Replace the argument with ``new_value``.
+        """Substitute ``new_value`` for the parameter and report what it was before.
 
         Returns ``(old_value, args, kwargs)``; ``old_value`` is None if it was not passed.
         The returned ``args``/``kwargs`` may be new objects; ``kwargs`` may be changed in place.

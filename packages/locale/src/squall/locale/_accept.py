@@ -1,4 +1,4 @@
-"""Choosing a locale from an HTTP ``Accept-Language`` header.
+"""``Accept-Language`` parsing, and picking a supported locale from the result.
 
 Tornado does this inside ``RequestHandler.get_browser_locale``; squall keeps
 it here, next to the locales, so the web layer and anything else that sees
@@ -39,7 +39,7 @@ def _quality(params: list[str]) -> float:
 
 
 def parse_accept_language(header: str | None) -> list[str]:
-    """Return the locale codes of an ``Accept-Language`` header, best first.
+    """List the language codes an ``Accept-Language`` header asks for, most preferred first.
 
     Codes are ordered by q-value, highest first; codes with equal q-values
     keep their order in the header. Dashes become underscores and codes are
@@ -76,7 +76,7 @@ def parse_accept_language(header: str | None) -> list[str]:
 
 
 def get_from_accept_language(header: str | None) -> _locale.Locale:
-    """Return the closest supported :class:`Locale` for an ``Accept-Language`` header.
+    """Choose which supported :class:`Locale` best serves the languages in ``header``.
 
     Same as ``get(*parse_accept_language(header))``: without a header, or
     when nothing in it is supported, this is the default locale. A squall

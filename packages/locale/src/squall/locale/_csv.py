@@ -1,4 +1,4 @@
-"""Loading translations from CSV files (:func:`load_translations`).
+"""The CSV translation format: :func:`load_translations` reads a folder of ``.csv`` files.
 
 One file per locale, named by its code (``es_GT.csv``); each row is
 ``"source","translation"`` with an optional third column saying whether the
@@ -31,22 +31,21 @@ _PLURAL_KINDS = frozenset({"plural", "singular", "unknown"})
 
 
 def load_translations(directory: str, encoding: str | None = None) -> None:
-    """Load translations from the CSV files in ``directory``.
+    """Read every ``<locale>.csv`` file in ``directory`` as a translation table.
 
-    Translations are strings with optional Python-style named placeholders
-    (``"My name is %(name)s"``) and their translations. The directory holds
-    one file per locale, named by its code: ``es_GT.csv``. Each row has two
-    or three columns: the string, its translation, and optionally a plural
-    indicator, one of ``"plural"`` or ``"singular"`` (``"unknown"`` or empty
-    for strings without plural forms). A string may have both a singular and
-    a plural row, e.g. ``"%(name)s liked this"`` conjugates differently for
-    one name and for a list of names. Files are read with the :mod:`csv`
-    module's default ``excel`` dialect; leading and trailing spaces of each
-    field are stripped. Example ``es_LA.csv``::
+    The file name gives the locale (``pt_BR.csv`` serves ``pt_BR``). In each
+    row the first column is the source message, which may use ``%(key)s``
+    style placeholders, and the second is its translation. An optional third
+    column marks the row as the ``"singular"`` or ``"plural"`` version of the
+    message; leave it out, or write ``"unknown"`` or nothing, when the message
+    has no number-dependent form. Messages whose wording depends on a count
+    get two rows, one per form. Parsing uses the :mod:`csv` module's default
+    ``excel`` dialect, and each field is stripped of surrounding spaces. A
+    ``fr.csv`` could contain::
 
-        "I love you","Te amo"
-        "%(name)s liked this","A %(name)s les gustó esto","plural"
-        "%(name)s liked this","A %(name)s le gustó esto","singular"
+        "Save","Enregistrer"
+        "%(count)d new message","%(count)d nouveau message","singular"
+        "%(count)d new message","%(count)d nouveaux messages","plural"
 
     Without ``encoding``, each file's encoding is detected from its byte
     order mark (UTF-8 or UTF-16) and is UTF-8 when it has none; an explicit

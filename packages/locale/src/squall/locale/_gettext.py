@@ -1,4 +1,4 @@
-"""Loading compiled gettext catalogues (:func:`load_gettext_translations`).
+"""The gettext translation format: :func:`load_gettext_translations` reads ``.mo`` catalogues.
 
 The catalogues are GNU ``.mo`` files in the usual locale tree
 (``{directory}/{lang}/LC_MESSAGES/{domain}.mo``), read with the standard
@@ -20,27 +20,22 @@ _log = logging.getLogger("squall.general")
 
 
 def load_gettext_translations(directory: str, domain: str) -> None:
-    """Load translations from gettext's locale tree under ``directory``.
+    """Use the compiled catalogues named ``domain`` found under ``directory``.
 
-    The tree looks like the system's ``/usr/share/locale``::
+    ``directory`` is laid out the way ``/usr/share/locale`` is: each locale
+    has a subfolder, and its catalogue sits at
+    ``<directory>/<locale>/LC_MESSAGES/<domain>.mo``. A subfolder (hidden ones
+    excepted) becomes a supported locale, named like the folder, as soon as
+    it contains that file. One way to produce the catalogues with the GNU
+    gettext tools (here for a domain called ``shop`` and Brazilian
+    Portuguese)::
 
-        {directory}/{lang}/LC_MESSAGES/{domain}.mo
-
-    Every subdirectory of ``directory`` (except hidden ones) that holds
-    ``LC_MESSAGES/{domain}.mo`` becomes a supported locale named after the
-    subdirectory. To translate an application:
-
-    1. Extract the messages into a template::
-
-        xgettext --language=Python --keyword=_:1,2 -d mydomain file1.py file2.html etc
-
-    2. Merge it into each language's ``.po`` file::
-
-        msgmerge old.po mydomain.po > new.po
-
-    3. Compile::
-
-        msgfmt mydomain.po -o {directory}/pt_BR/LC_MESSAGES/mydomain.mo
+        # collect the messages; "_:1,2" also picks up plural calls
+        xgettext -L Python --keyword=_:1,2 -o shop.pot app.py templates/*.html
+        # bring an existing translation up to date with the new template
+        msgmerge --update pt_BR.po shop.pot
+        # compile it into the tree this function reads
+        msgfmt pt_BR.po -o <directory>/pt_BR/LC_MESSAGES/shop.mo
 
     A catalogue that cannot be read (e.g. not a ``.mo`` file) is logged as an
     error on the ``squall.general`` logger and skipped. Every call replaces

@@ -105,10 +105,10 @@ def _normalize_code(code: str) -> str:
 
 
 def get(*locale_codes: str) -> Locale:
-    """Return the closest match for the given locale codes.
+    """Pick the best supported :class:`Locale` among ``locale_codes``.
 
-    The codes are tried in order; a code matches tightly (``es_GT``) or
-    loosely by its language alone (``es`` for ``es_GT``). When no code
+    Each code is tried in turn, first exactly (``es_GT``) and then by its
+    language alone (``es`` for ``es_GT``); the first hit wins. When no code
     matches, the default locale (``en_US`` unless :func:`set_default_locale`
     changed it) is returned. Same as :meth:`Locale.get_closest`.
     """
@@ -146,7 +146,7 @@ class Locale:
 
     @classmethod
     def get_closest(cls, *locale_codes: str) -> Locale:
-        """Return the closest match for the given locale codes (see :func:`get`).
+        """Class-level form of :func:`get`: the first supported code, else the default.
 
         Each code has dashes turned into underscores and is cased
         ``lang_COUNTRY`` (``EN-us`` is tried as ``en_US``, then ``en``). Empty
@@ -212,11 +212,12 @@ class Locale:
         plural_message: str | None = None,
         count: int | None = None,
     ) -> str:
-        """Return the translation of ``message``.
+        """Look up ``message`` in this locale's catalogue.
 
-        With ``plural_message`` and ``count``, return the translation of
-        ``plural_message`` unless ``count`` is one. Untranslated messages are
-        returned unchanged.
+        Pass ``plural_message`` and ``count`` together to get a
+        number-dependent form: ``message`` is used when ``count == 1`` and
+        ``plural_message`` otherwise. A message the catalogue does not know
+        comes back as given.
         """
         raise NotImplementedError()
 
@@ -227,7 +228,7 @@ class Locale:
         plural_message: str | None = None,
         count: int | None = None,
     ) -> str:
-        """Return the translation of ``message`` in ``context`` (see :meth:`translate`)."""
+        """Like :meth:`translate`, but looks ``message`` up under a disambiguating ``context``."""
         raise NotImplementedError()
 
     def format_date(
@@ -323,9 +324,9 @@ class Locale:
         return f"{twelve}:{minute:02d} {'pm' if hour >= 12 else 'am'}"
 
     def format_day(self, date: datetime.datetime, gmt_offset: int = 0, dow: bool = True) -> str:
-        """Format ``date`` as a day of the year: "Monday, January 22".
+        """Render the calendar day of ``date``, e.g. "Monday, March 4".
 
-        ``dow=False`` leaves out the day of the week ("January 22").
+        With ``dow=False`` the weekday name is dropped ("March 4").
         ``gmt_offset`` is the reader's offset in minutes west of UTC.
         """
         local_date = date - datetime.timedelta(minutes=gmt_offset)
@@ -397,9 +398,9 @@ class CSVLocale(Locale):
         plural_message: str | None = None,
         count: int | None = None,
     ) -> str:
-        """Return the translation of ``message`` (see :meth:`Locale.translate`).
+        """Look ``message`` up in the CSV tables; see :meth:`Locale.translate`.
 
-        :raises AssertionError: if ``plural_message`` is given without ``count``.
+        :raises AssertionError: when ``count`` is missing but ``plural_message`` is set.
         """
         if plural_message is not None:
             if count is None:
@@ -445,11 +446,11 @@ class GettextLocale(Locale):
         plural_message: str | None = None,
         count: int | None = None,
     ) -> str:
-        """Return the translation of ``message`` (see :meth:`Locale.translate`).
+        """Look ``message`` up in the ``.mo`` catalogue; see :meth:`Locale.translate`.
 
         Plural forms follow the catalogue's ``Plural-Forms`` rule.
 
-        :raises AssertionError: if ``plural_message`` is given without ``count``.
+        :raises AssertionError: when ``count`` is missing but ``plural_message`` is set.
         """
         if plural_message is not None:
             if count is None:
@@ -464,13 +465,13 @@ class GettextLocale(Locale):
         plural_message: str | None = None,
         count: int | None = None,
     ) -> str:
-        """Return the translation of ``message`` in ``context`` (``msgctxt``).
+        """Translate ``message`` as it is meant in ``context`` (gettext's ``msgctxt``).
 
         Without a translation in that context, a singular message comes back
         unchanged, and a plural one falls back to its context-free
         translation (both as Tornado does).
 
-        :raises AssertionError: if ``plural_message`` is given without ``count``.
+        :raises AssertionError: when ``count`` is missing but ``plural_message`` is set.
         """
         if plural_message is not None:
             if count is None:

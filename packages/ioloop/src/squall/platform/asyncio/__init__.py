@@ -1,7 +1,7 @@
-"""Bridges between squall and :mod:`asyncio` (the ``tornado.platform.asyncio`` API).
+"""How squall's IOLoop sits on :mod:`asyncio`; mirrors ``tornado.platform.asyncio``.
 
 :class:`AsyncIOLoop` is the default :class:`~squall.ioloop.IOLoop` implementation;
-:class:`AsyncIOMainLoop` wraps an existing asyncio loop. Any asyncio loop works,
+:class:`AsyncIOMainLoop` adopts an asyncio loop someone else created. Any asyncio loop works,
 uvloop included: ``asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())``.
 """
 

@@ -37,7 +37,7 @@ _get_running_loop = asyncio._get_running_loop
 
 
 class BaseAsyncIOLoop(IOLoop):
-    """An :class:`~squall.ioloop.IOLoop` driven by a given asyncio event loop.
+    """Shared machinery: an :class:`~squall.ioloop.IOLoop` delegating to one asyncio loop.
 
     ``initialize(asyncio_loop, make_current=True)``. Only one IOLoop may wrap a given
     asyncio loop (:class:`RuntimeError` otherwise). The asyncio loop is available as
@@ -259,7 +259,7 @@ class AsyncIOMainLoop(BaseAsyncIOLoop):
 
 
 class AsyncIOLoop(BaseAsyncIOLoop):
-    """An :class:`~squall.ioloop.IOLoop` on a brand new asyncio event loop.
+    """An :class:`~squall.ioloop.IOLoop` that creates, and owns, a fresh asyncio loop.
 
     What ``IOLoop()`` builds. Created from :func:`asyncio.new_event_loop`, so it
     honours the asyncio policy in force (e.g. uvloop's); closed by :meth:`~squall.ioloop.IOLoop.close`.
@@ -280,7 +280,7 @@ def to_tornado_future(asyncio_future: asyncio.Future[_T]) -> asyncio.Future[_T]:
 
 
 def to_asyncio_future(tornado_future: Any) -> asyncio.Future[Any]:
-    """Convert a yieldable (Future, coroutine, list of them...) to an asyncio Future."""
+    """Give back an :class:`asyncio.Future` for any yieldable (future, coroutine, list...)."""
     from squall.gen import convert_yielded
 
     return convert_yielded(tornado_future)

@@ -152,7 +152,7 @@ def _selectable(fd: _FileLike) -> bool:
 
 
 class AddThreadSelectorEventLoop(asyncio.AbstractEventLoop):
-    """Wrap an event loop to give it working ``add_reader``/``add_writer`` methods.
+    """Proxy for a loop lacking ``add_reader``/``add_writer`` (the proactor) that supplies them.
 
     Every other attribute is delegated to ``real_loop``. The fd methods are served by a
     :class:`SelectorThread`; :meth:`close` stops that thread and closes the real loop.
