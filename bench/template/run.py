@@ -313,7 +313,9 @@ def measure(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats")
-    parser.add_argument("--profile", action="store_true", help="cProfile squall on each case")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile squall on each case (and compile)"
+    )
     parser.add_argument("--engines", default=",".join(ENGINES))
     options = parser.parse_args()
     engines = options.engines.split(",")
@@ -343,6 +345,14 @@ def main() -> int:
     results["compile page.html+base+footer (fresh loader)"] = measure(
         {engine: compiler(engine) for engine in engines}, repeats, target
     )
+    if options.profile:
+        import cProfile
+        import pstats
+
+        compile_page = compiler("squall")
+        profile = cProfile.Profile()
+        profile.runcall(lambda: [compile_page() for _ in range(200)])
+        pstats.Stats(profile).sort_stats("tottime").print_stats(12)
 
     print(f"Python {sys.version.split()[0]}; CPU µs per call, median of {repeats} repeats")
     print(f"tornado {tornado.version}, jinja2 {jinja2.__version__}, mako {mako.__version__}")

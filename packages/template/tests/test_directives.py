@@ -226,6 +226,22 @@ def test_renders_twice_the_same(source: str, kwargs: dict[str, Any], expected: b
     assert template.generate(**kwargs) == template.generate(**kwargs) == expected
 
 
+def _in_loop(source: str) -> str:
+    # Inside a loop expressions compile to their inline fast path.
+    return "{% for _once in (0,) %}" + source + "{% end %}"
+
+
+@pytest.mark.parametrize(
+    ("source", "kwargs", "expected"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_directive_renders_the_same_inside_a_loop(
+    source: str, kwargs: dict[str, Any], expected: bytes
+) -> None:
+    assert Template(_in_loop(source)).generate(**kwargs) == expected
+
+
 def test_generate_returns_bytes() -> None:
     assert isinstance(Template("x").generate(), bytes)
 

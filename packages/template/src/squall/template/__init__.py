@@ -1,15 +1,21 @@
-"""A simple template system that compiles templates to Python code.
+"""Templates compiled to Python functions, with the API of ``tornado.template``.
 
-This is the API of ``tornado.template``.  Basic usage looks like::
+A :class:`Template` turns its text into Python code once; every call of
+:meth:`Template.generate` runs that code with the keyword arguments as
+variables and returns UTF-8 bytes::
 
-    t = template.Template("<html>{{ myvalue }}</html>")
-    print(t.generate(myvalue="XXX"))
+    from squall import template
 
-:class:`Loader` is a class that loads templates from a root directory and
-caches the compiled templates::
+    greeting = template.Template("<p>{{ greeting }}, {{ name }}!</p>")
+    greeting.generate(greeting="Hello", name="<you>")  # b'<p>Hello, &lt;you&gt;!</p>'
 
-    loader = template.Loader("/home/btaylor")
-    print(loader.load("test.html").generate(myvalue="XXX"))
+Templates that use ``{% extends %}`` or ``{% include %}`` need a loader,
+which also keeps each template it compiles for reuse: :class:`Loader`
+reads files below one directory, :class:`DictLoader` takes the sources
+from a dict::
+
+    loader = template.Loader("templates")
+    loader.load("index.html").generate(items=[1, 2, 3])
 
 Templates support ``{{ expr }}``, ``{% raw expr %}``, ``{% if %}``,
 ``{% for %}``, ``{% while %}``, ``{% try %}`` (all closed by ``{% end %}``),

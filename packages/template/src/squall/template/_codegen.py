@@ -1,27 +1,35 @@
 """Parse tree to Python source, and source to a code object.
 
 The generated function builds a list of ``str`` pieces and returns their
-join; :meth:`Template.generate` encodes it once.  Choices made for speed:
+join; :meth:`Template.generate` encodes it once.  Choices made for speed,
+at render time and at compile time (where :func:`compile` dominates, and
+its cost grows with the number of AST nodes):
 
-* runtime helpers and the bound ``append``/``extend`` are locals;
+* the buffer, its bound ``append``/``extend``, the runtime helpers and the
+  escape functions named by a plain identifier are parameters (fast locals
+  that cost no statement to compile), passed in by ``Template.generate``;
 * adjacent literal text is merged; a run of text and expressions between two
   statements becomes one ``extend`` of a tuple (never inside ``try``, where a
   partial run must stay visible to the ``except`` clause, as in Tornado);
-* autoescaped ``str`` values are escaped inline with ``str.replace`` when the
-  escape function is :func:`squall.escape.xhtml_escape`; the choice is made
-  once per render, so a namespace that replaces ``xhtml_escape`` still wins;
+* inside loops, autoescaped ``str`` values are escaped inline with
+  ``str.replace`` when the escape function is
+  :func:`squall.escape.xhtml_escape` (the choice is made once per render, so
+  a namespace that replaces ``xhtml_escape`` still wins); outside loops,
+  where the code runs once, a helper call is cheaper to compile;
 * includes, ``extends`` and blocks are inlined at compile time.
 
-Every generated line carries the template location it came from.  After
-parsing the source with :mod:`ast`, line numbers are rewritten to template
-lines, so tracebacks read ``File "page.html", line 12``.  Lines from other
-files (includes, base templates) get "virtual" line numbers past the end of
-the template; :class:`LineMap` turns any line back into a location stack.
+Every generated line carries the template location it came from; the code
+object's line numbers are then rewritten to template lines (see
+:mod:`._lines`), so tracebacks read ``File "page.html", line 12``.  Lines
+from other files (includes, base templates) get "virtual" line numbers past
+the end of the template; :class:`LineMap` turns any line back into a
+location stack.
 """
 
 from __future__ import annotations
 
 import re
+from keyword import iskeyword
 from types import CodeType
 from typing import TYPE_CHECKING
 
@@ -57,13 +65,25 @@ FUNCTION_NAME = "_tt_execute"
 
 
 class Compiled:
-    """The result of compiling one template."""
+    """The result of compiling one template.
 
-    def __init__(self, source: str, module: CodeType, function: CodeType, lines: LineMap):
+    ``escapes`` names the escape functions that :meth:`Template.generate`
+    looks up and passes in (after the fixed arguments), in parameter order.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        module: CodeType,
+        function: CodeType,
+        lines: LineMap,
+        escapes: tuple[str, ...],
+    ) -> None:
         self.source = source
         self.module = module
         self.function = function
         self.lines = lines
+        self.escapes = escapes
 
 
 class _Piece:
@@ -98,6 +118,9 @@ class _Generator:
         self.block_files: dict[int, File] = {}
         self.apply_count = 0
         self.indent = 1
+        # Loop nesting: the inline (fast, but slow to compile) forms of
+        # expressions are only worth it for code that runs repeatedly.
+        self.loops = 0
         self.scope = _Scope()
         self.expanding: list[str] = []
         # Statement texts (and walrus expressions): see _clashing().
@@ -106,6 +129,10 @@ class _Generator:
     # -- output ----------------------------------------------------------
     def emit(self, text: str, number: int, indent: int | None = None) -> None:
         pad = "    " * (self.indent if indent is None else indent)
+        if "\n" not in text:
+            self.lines.append(pad + text)
+            self.numbers.append(number)
+            return
         first, *rest = text.split("\n")
         self.lines.append(pad + first)
         self.numbers.append(number)
@@ -172,16 +199,24 @@ class _Generator:
         self.emit("return _tt_join(_tt_buffer)", 1)
         return "\n".join(self.lines) + "\n"
 
+    def passed_escapes(self) -> list[tuple[str, int]]:
+        """Escape expressions looked up by the caller: plain names, not rebound."""
+        return [
+            (expression, slot)
+            for expression, slot in self.escape_slots.items()
+            if expression not in self.dynamic and _is_name(expression)
+        ]
+
     def prologue(self) -> None:
-        self.emit(f"def {FUNCTION_NAME}():", 1, 0)
-        self.emit("_tt_str = _tt_str_type", 1)
-        self.emit("_tt_text = _tt_to_text", 1)
-        self.emit("_tt_join = ''.join", 1)
-        self.emit("_tt_buffer = []", 1)
-        self.emit("_tt_append = _tt_buffer.append", 1)
-        self.emit("_tt_extend = _tt_buffer.extend", 1)
+        # The helpers, the output buffer and the escape functions named by a
+        # plain identifier arrive as arguments (see Template.generate):
+        # parameters cost nothing to compile, statements do.
+        params = [*_FIXED_PARAMS]
+        for _expression, slot in self.passed_escapes():
+            params += [f"_tt_fs{slot}", f"_tt_xa{slot}"]
+        self.emit(f"def {FUNCTION_NAME}({', '.join(params)}):", 1, 0)
         for expression, slot in self.escape_slots.items():
-            if expression in self.dynamic:
+            if expression in self.dynamic or _is_name(expression):
                 continue
             self.emit("try:", 1)
             self.emit(f"    _tt_fs{slot}, _tt_xa{slot} = _tt_escaper({expression})", 1)
@@ -258,9 +293,13 @@ class _Generator:
 
     def control(self, file: File, node: Control, number: int, context: tuple[Frame, ...]) -> None:
         self.flush()
-        is_try = node.code.startswith("try")
+        op = node.code.partition(" ")[0]
+        is_try = op == "try"
+        is_loop = op in ("for", "while")
         if is_try:
             self.scope.try_depth += 1
+        if is_loop:
+            self.loops += 1
         self.statements.append(node.code)
         self.emit(node.code + ":", number)
         self.indent += 1
@@ -283,6 +322,8 @@ class _Generator:
         self.indent -= 1
         if is_try:
             self.scope.try_depth -= 1
+        if is_loop:
+            self.loops -= 1
 
     def apply(self, file: File, node: Apply, number: int, context: tuple[Frame, ...]) -> None:
         self.flush()
@@ -331,7 +372,12 @@ class _Generator:
         # A trailing comment in the expression must not swallow the ")".
         return f"({code}\n)" if "#" in code else f"({code})"
 
+    # Outside loops an expression becomes a plain helper call; inside loops
+    # the helper's fast path is written inline (no Python call for a str),
+    # which renders faster but takes several times longer to compile.
     def raw(self, code: str) -> str:
+        if not self.loops:
+            return f"_tt_text({self.wrap(code)})"
         return f"(_tt_t if (_tt_t := {self.wrap(code)}).__class__ is _tt_str else _tt_text(_tt_t))"
 
     def escaped(self, code: str, escape: str) -> str:
@@ -339,6 +385,8 @@ class _Generator:
             # Evaluate the value first, then look the function up (Tornado's order).
             return f"(_tt_t := {self.wrap(code)}, _tt_escaper({escape})[1](_tt_t))[1]"
         slot = self.escape_slots.setdefault(escape, len(self.escape_slots))
+        if not self.loops:
+            return f"_tt_xa{slot}({self.wrap(code)})"
         return (
             f"(_tt_t{_ESCAPE_CHAIN} if (_tt_t := {self.wrap(code)}).__class__ is _tt_fs{slot}"
             f" else _tt_xa{slot}(_tt_t))"
@@ -346,6 +394,18 @@ class _Generator:
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+# Parameters of the generated function, before the escape functions; the
+# values come from Template.generate, in this order.
+_FIXED_PARAMS = ("_tt_buffer", "_tt_append", "_tt_extend", "_tt_str", "_tt_text", "_tt_join")
+
+
+def _is_name(expression: str) -> bool:
+    return (
+        expression.isidentifier()
+        and not iskeyword(expression)
+        and not expression.startswith("_tt_")
+    )
 
 
 def _syntax_error(error: SyntaxError, gen: _Generator) -> TemplateSyntaxError:
@@ -395,4 +455,5 @@ def compile_template(template: Template, filename: str) -> Compiled:
         for const in module.co_consts
         if isinstance(const, CodeType) and const.co_name == FUNCTION_NAME
     )
-    return Compiled(source, module, function, gen.map)
+    escapes = tuple(expression for expression, _slot in gen.passed_escapes())
+    return Compiled(source, module, function, gen.map, escapes)

@@ -6,17 +6,16 @@ __all__ = ["ParseError", "TemplateSyntaxError"]
 
 
 class ParseError(Exception):
-    """Raised for template syntax errors.
+    """A template whose text cannot be compiled.
 
-    ``ParseError`` instances have ``filename`` and ``lineno`` attributes
-    indicating the position of the error; ``str()`` reads
-    ``"<message> at <filename>:<lineno>"`` as in Tornado.
+    The ``filename`` and ``lineno`` attributes say where the problem is, and
+    ``str()`` gives ``"<message> at <filename>:<lineno>"``, the same text as
+    Tornado's.
     """
 
     def __init__(self, message: str, filename: str | None = None, lineno: int = 0) -> None:
         self.message = message
-        # The names "filename" and "lineno" are chosen for consistency
-        # with python SyntaxError.
+        # Same attribute names as SyntaxError's.
         self.filename = filename
         self.lineno = lineno
 

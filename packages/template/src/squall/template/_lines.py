@@ -25,7 +25,7 @@ from types import CodeType
 
 from ._nodes import File
 
-__all__ = ["Frame", "LineMap", "Location", "compile_relocated"]
+__all__ = ["Frame", "LineMap", "Location", "compile_relocated", "split_lines"]
 
 # One frame of a template location: (how we got here, template name, line).
 # The first frame's "how" is "".  Later frames name the directive that led
@@ -34,14 +34,25 @@ Frame = tuple[str, str, int]
 Location = tuple[Frame, ...]
 
 
+def split_lines(text: str) -> list[str]:
+    """``text`` as lines that each end with ``"\\n"`` (at least one line).
+
+    Only ``"\\n"`` ends a line, as when template lines are counted:
+    :meth:`str.splitlines` would also split at ``"\\f"``, ``"\\r"``,
+    ``"\\u2028"`` and the like, and shift every later line.
+    """
+    parts = text.split("\n")
+    if len(parts) > 1 and not parts[-1]:
+        parts.pop()
+    return [part + "\n" for part in parts]
+
+
 class LineMap:
     """Maps line numbers of the compiled code back to template locations."""
 
     def __init__(self, root: str, root_source: str) -> None:
         self.root = root
-        self.lines: list[str] = root_source.splitlines(keepends=True) or ["\n"]
-        if not self.lines[-1].endswith("\n"):
-            self.lines[-1] += "\n"
+        self.lines: list[str] = split_lines(root_source)
         self.segments: dict[tuple[str, Location], int] = {}
         self.info: dict[int, Location] = {}
 
@@ -57,10 +68,7 @@ class LineMap:
             if offset is None:
                 offset = len(self.lines)
                 self.segments[key] = offset
-                lines = file.source.splitlines(keepends=True) or ["\n"]
-                if not lines[-1].endswith("\n"):
-                    lines[-1] += "\n"
-                self.lines.extend(lines)
+                self.lines.extend(split_lines(file.source))
             number = offset + line
         if number not in self.info:
             self.info[number] = (("", file.name, line), *context)
@@ -116,46 +124,58 @@ def _emit(out: bytearray, units: int, line: int | None, previous: int) -> int:
     return line
 
 
-def _location_table(code: CodeType, numbers: list[int], first: int) -> bytes:
-    """A 3.11+ location table for ``code`` with lines mapped through ``numbers``.
+class _LineTable(dict[int | None, int | None]):
+    """Generated line -> template line (``None`` for no line).
 
-    Built from ``co_lines()`` ranges: consecutive ranges that map to the same
-    template line are merged, then written as "no column" entries of at most
-    8 code units each.
+    A line past the end maps to the last template line.
+    """
+
+    __slots__ = ("last",)
+
+    def __init__(self, numbers: list[int]) -> None:
+        super().__init__(enumerate(numbers, 1))
+        self[None] = None
+        self.last = numbers[-1] if numbers else 1
+
+    def __missing__(self, line: int | None) -> int | None:
+        return self.last if line is not None and line >= 1 else None
+
+
+def _location_table(code: CodeType, table: _LineTable, first: int) -> bytes:
+    """A 3.11+ location table for ``code`` with lines mapped through ``table``.
+
+    Built from ``co_lines()``, whose ranges are contiguous: consecutive
+    ranges that map to the same template line form one run, written as "no
+    column" entries of at most 8 code units each.
     """
     out = bytearray()
     previous = first
-    count = len(numbers)
     run_line: int | None = None
-    run_units = 0
-    for start, end, line in code.co_lines():
-        if line is not None and line >= 1:
-            new: int | None = numbers[line - 1] if line <= count else numbers[-1]
-        else:
-            new = None
-        if new == run_line:
-            run_units += (end - start) >> 1
-            continue
-        if run_units:
-            previous = _emit(out, run_units, run_line, previous)
-        run_line = new
-        run_units = (end - start) >> 1
-    if run_units:
-        _emit(out, run_units, run_line, previous)
+    run_start = 0
+    end = 0
+    mapped = table.__getitem__
+    for start, end, line in code.co_lines():  # noqa: B007 - the last end is used below
+        new = mapped(line)
+        if new != run_line:
+            if start:
+                previous = _emit(out, (start - run_start) >> 1, run_line, previous)
+            run_line = new
+            run_start = start
+    if end:
+        _emit(out, (end - run_start) >> 1, run_line, previous)
     return bytes(out)
 
 
-def _relocate(code: CodeType, numbers: list[int]) -> CodeType:
-    line = code.co_firstlineno
-    first = numbers[line - 1] if 0 < line <= len(numbers) else 1
+def _relocate(code: CodeType, table: _LineTable) -> CodeType:
+    first = table.get(code.co_firstlineno) or 1
     consts = code.co_consts
-    if any(isinstance(const, CodeType) for const in consts):
+    if CodeType in map(type, consts):
         consts = tuple(
-            _relocate(const, numbers) if isinstance(const, CodeType) else const for const in consts
+            _relocate(const, table) if isinstance(const, CodeType) else const for const in consts
         )
     return code.replace(
         co_firstlineno=first,
-        co_linetable=_location_table(code, numbers, first),
+        co_linetable=_location_table(code, table, first),
         co_consts=consts,
     )
 
@@ -189,7 +209,7 @@ def compile_relocated(source: str, filename: str, numbers: list[int]) -> CodeTyp
     module = compile(source, filename, "exec", dont_inherit=True)
     if _FAST:
         try:
-            return _relocate(module, numbers)
+            return _relocate(module, _LineTable(numbers))
         except (ValueError, TypeError):  # pragma: no cover - unknown format
             pass
     return _compile_via_ast(source, filename, numbers)  # pragma: no cover - 3.10

@@ -18,21 +18,20 @@ _loading = threading.local()
 
 
 class BaseLoader:
-    """Base class for template loaders.
+    """Common base of the template loaders.
 
-    You must use a template loader to use template constructs like
-    ``{% extends %}`` and ``{% include %}``.  The loader caches all
-    templates after they are loaded the first time.
+    Templates that use ``{% extends %}`` or ``{% include %}`` need a loader
+    to find the templates those directives name.  A loader compiles each
+    template on its first :meth:`load` and hands out the same object after.
 
-    :arg str autoescape: the name of a function in the template namespace,
-        such as ``"xhtml_escape"``, or ``None`` to disable autoescaping by
-        default.
-    :arg dict namespace: a dictionary to be added to the default template
-        namespace, or ``None``.
-    :arg str whitespace: a string specifying default behavior for whitespace
-        in templates; see :func:`filter_whitespace` for options.  Default is
-        ``"single"`` for files ending in ``.html`` and ``.js`` and ``"all"``
-        for other files.
+    :arg str autoescape: the escape function name its templates use unless
+        they say otherwise (``"xhtml_escape"`` by default); ``None`` turns
+        escaping off.
+    :arg dict namespace: extra variables every one of its templates sees, on
+        top of the built-in ones (``None``: no extras).
+    :arg str whitespace: the whitespace mode of its templates (see
+        :func:`filter_whitespace`).  When ``None``, names ending in
+        ``.html`` or ``.js`` get ``"single"`` and any other name ``"all"``.
     """
 
     def __init__(
@@ -50,16 +49,19 @@ class BaseLoader:
         self.lock = threading.RLock()
 
     def reset(self) -> None:
-        """Reset the cache of compiled templates."""
+        """Forget every compiled template, so that later loads compile afresh."""
         with self.lock:
             self.templates = {}
 
     def resolve_path(self, name: str, parent_path: str | None = None) -> str:
-        """Convert a possibly-relative path to absolute (used internally)."""
+        """Turn ``name``, which may be relative to ``parent_path``, into a cache key.
+
+        An internal hook: :meth:`load` calls it before looking ``name`` up.
+        """
         raise NotImplementedError()
 
     def load(self, name: str, parent_path: str | None = None) -> Template:
-        """Load a template, compiling it on first use.
+        """Return the template called ``name``, compiled on the first request.
 
         :raises ParseError: if the template (or one it includes) is invalid,
             or includes/extends itself.
@@ -96,10 +98,11 @@ class BaseLoader:
 
 
 class Loader(BaseLoader):
-    """A template loader that loads from a single root directory.
+    """Reads template files found below ``root_directory``.
 
-    Names are relative to the root; a name used in ``{% include %}`` or
-    ``{% extends %}`` is relative to the including template's directory.
+    A name given to :meth:`load` is a path below the root; inside
+    ``{% include %}`` and ``{% extends %}`` a name is taken relative to the
+    directory of the template that holds the directive.
     Unlike Tornado, a name that resolves outside the root directory is
     rejected with :class:`ValueError`.
     """
@@ -132,7 +135,7 @@ class Loader(BaseLoader):
 
 
 class DictLoader(BaseLoader):
-    """A template loader that loads from a dictionary of name -> source."""
+    """Takes template sources from a ``dict`` that maps names to text."""
 
     def __init__(self, dict: dict[str, str], **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -1,10 +1,10 @@
 """Template text to parse tree.
 
-One pass over the source with ``str.find``: literal text, ``{{ expr }}``,
-``{% directive %}`` and ``{# comment #}``.  Block structure is checked here
-(``{% end %}`` matching, ``else`` placement, ``break`` outside loops) so that
-errors name the template and line; Python syntax inside directives is checked
-when the generated code is compiled.
+One pass over the source, one regular-expression search per tag: literal
+text, ``{{ expr }}``, ``{% directive %}`` and ``{# comment #}``.  Block
+structure is checked here (``{% end %}`` matching, ``else`` placement,
+``break`` outside loops) so that errors name the template and line; Python
+syntax inside directives is checked when the generated code is compiled.
 """
 
 from __future__ import annotations
@@ -39,15 +39,15 @@ _WHITESPACE_MODES = ("all", "single", "oneline")
 
 
 def filter_whitespace(mode: str, text: str) -> str:
-    """Transform whitespace in ``text`` according to ``mode``.
+    """Return ``text`` with its whitespace treated the way ``mode`` says.
 
-    Available modes are:
+    ``mode`` is one of:
 
-    * ``all``: return all whitespace unmodified.
-    * ``single``: collapse consecutive whitespace with a single whitespace
-      character, preserving newlines.
-    * ``oneline``: collapse all runs of whitespace into a single space
-      character, removing all newlines in the process.
+    * ``"all"``: the text comes back untouched.
+    * ``"single"``: each run of spaces and tabs shrinks to one space, and
+      each run of whitespace that holds a line break to one newline.
+    * ``"oneline"``: each run of whitespace, line breaks included, becomes
+      one space.
 
     :raises ValueError: for any other mode (Tornado raises a bare
         :class:`Exception` with the same message).
@@ -55,6 +55,8 @@ def filter_whitespace(mode: str, text: str) -> str:
     if mode == "all":
         return text
     if mode == "single":
+        if "\n" not in text and "\t" not in text and "  " not in text:
+            return text  # nothing to collapse (the common short chunk)
         text = _SPACES_OR_TABS.sub(" ", text)
         return _AROUND_NEWLINE.sub("\n", text)
     if mode == "oneline":
@@ -72,6 +74,24 @@ _INTERMEDIATE_OPS: dict[str, tuple[str, ...]] = {
     "finally": ("try",),
 }
 _LOOP_OPS = ("for", "while")
+
+# One search finds the next tag and its end: the first alternative that
+# matches at the leftmost "{{", "{%" or "{#" names what it is.  A closer is
+# the first one after the opener, as with str.find.
+_TAG = re.compile(
+    r"\{[{%#](!)"  # 1: escaped opener, emitted literally
+    r"|\{\{(.*?)\}\}"  # 2: expression
+    r"|\{%(.*?)%\}"  # 3: directive
+    r"|\{#.*?(#)\}"  # 4: comment
+    r"|\{([{%#])",  # 5: opener without a closer
+    re.DOTALL,
+)
+_ESCAPED, _EXPRESSION, _DIRECTIVE, _COMMENT, _UNCLOSED = 1, 2, 3, 4, 5
+_MISSING_END = {
+    "{": "Missing end expression }}",
+    "%": "Missing end block %}",
+    "#": "Missing end comment #}",
+}
 
 
 class _Frame:
@@ -105,7 +125,7 @@ def parse(source: str, name: str, whitespace: str, autoescape: str | None) -> Fi
     pos = 0
     line = 1
     length = len(source)
-    find = source.find
+    search = _TAG.search
     mode = whitespace
 
     def add_text(chunk: str, at: int) -> None:
@@ -118,57 +138,39 @@ def parse(source: str, name: str, whitespace: str, autoescape: str | None) -> Fi
         return ParseError(message, name, at)
 
     while True:
-        # Find the next "{{", "{%" or "{#".
-        scan = pos
-        start = -1
-        while True:
-            start = find("{", scan)
-            if start == -1 or start + 1 >= length:
-                start = -1
-                break
-            if source[start + 1] in "{%#":
-                break
-            scan = start + 1
-        if start == -1:
+        match = search(source, pos)
+        if match is None:
             if pos < length:
                 add_text(source[pos:], line)
             break
+        start = match.start()
         text_line = line
         line += source.count("\n", pos, start)
-        if source.startswith("!", start + 2):
+        # Every alternative captures a group: the last one names the kind.
+        group = match.lastindex or _UNCLOSED
+        if group == _ESCAPED:
             # "{{!", "{%!" and "{#!" emit the opener literally.
             add_text(source[pos : start + 2], text_line)
             pos = start + 3
             continue
         if start > pos:
             add_text(source[pos:start], text_line)
-        kind = source[start + 1]
         tag_line = line
-        if kind == "#":
-            end = find("#}", start + 2)
-            if end == -1:
-                raise fail("Missing end comment #}", tag_line)
+        end = match.end()
+        pos = end
+        if group == _COMMENT:
             stack[-1].body.nodes.append(Comment(tag_line))
             line += source.count("\n", start, end)
-            pos = end + 2
             continue
-        if kind == "{":
-            end = find("}}", start + 2)
-            if end == -1:
-                raise fail("Missing end expression }}", tag_line)
-            contents = source[start + 2 : end].strip()
-            line += source.count("\n", start, end)
-            pos = end + 2
+        if group == _UNCLOSED:
+            raise fail(_MISSING_END[match[_UNCLOSED]], tag_line)
+        contents = match[group].strip()
+        line += source.count("\n", start, end)
+        if group == _EXPRESSION:
             if not contents:
                 raise fail("Empty expression", tag_line)
             stack[-1].body.nodes.append(Expression(tag_line, contents))
             continue
-        end = find("%}", start + 2)
-        if end == -1:
-            raise fail("Missing end block %}", tag_line)
-        contents = source[start + 2 : end].strip()
-        line += source.count("\n", start, end)
-        pos = end + 2
         if not contents:
             raise fail("Empty block tag ({% %})", tag_line)
         op, _, suffix = contents.partition(" ")

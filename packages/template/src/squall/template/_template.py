@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from squall.escape import to_unicode
 
 from ._codegen import compile_template
-from ._lines import Location
+from ._lines import LineMap, Location
 from ._parser import filter_whitespace, parse
 from ._runtime import (
     ENCODING_ERRORS,
@@ -48,13 +48,13 @@ _UNSET: Any = _UnsetMarker()
 class _SourceLoader:
     """``__loader__`` for template namespaces: lets linecache find the source."""
 
-    __slots__ = ("_source",)
+    __slots__ = ("_lines",)
 
-    def __init__(self, source: str) -> None:
-        self._source = source
+    def __init__(self, lines: LineMap) -> None:
+        self._lines = lines
 
     def get_source(self, name: str) -> str:
-        return self._source
+        return self._lines.source()
 
 
 def _failed_escaper(error: BaseException) -> tuple[type, Any]:
@@ -66,12 +66,36 @@ def _failed_escaper(error: BaseException) -> tuple[type, Any]:
     return NeverStr, escape
 
 
+def _escape_functions(name: str, namespace: dict[str, Any]) -> tuple[type, Any]:
+    """The ``(fast_class, slow_escape)`` pair for escape function ``name``.
+
+    Does what the generated code would do by evaluating ``name`` in the
+    template's globals, minus the compile: a dict lookup, and only for
+    builtins or a missing name an ``eval`` (which raises the same error).
+    """
+    try:
+        func = namespace[name]
+    except KeyError:
+        try:
+            func = eval(name, namespace)
+        except Exception as error:
+            return _failed_escaper(error)
+    return escaper(func)
+
+
 _HELPERS: dict[str, Any] = {
-    "_tt_str_type": str,
-    "_tt_to_text": to_text,
     "_tt_escaper": escaper,
     "_tt_failed_escaper": _failed_escaper,
     "_tt_apply_filter": apply_filter,
+}
+
+# What every template namespace starts with (each template gets a copy).
+_SHARED_NAMESPACE: dict[str, Any] = {
+    **default_namespace(),
+    # Code that imports at run time (datetime.strftime, __import__)
+    # looks builtins up in its frame's globals: they must be there.
+    "__builtins__": builtins,
+    **_HELPERS,
 }
 
 
@@ -94,23 +118,31 @@ def _describe(location: Location, source_line: Any) -> str:
 
 
 class Template:
-    """A compiled template.
+    """A template turned into Python code, ready to render.
 
-    We compile into Python from the given ``template_string``.  You can
-    generate the template from variables with :meth:`generate`.
+    The text is parsed and compiled when the object is created, so errors in
+    it surface here; :meth:`generate` then renders it any number of times.
 
-    :arg str template_string: the contents of the template (str or bytes).
-    :arg str name: the filename from which the template was loaded (used for
-        error messages and tracebacks).
-    :arg loader: the :class:`~squall.template.BaseLoader` responsible for
-        this template, used to resolve ``{% include %}`` and
-        ``{% extends %}`` directives.
-    :arg bool compress_whitespace: deprecated since Tornado 4.3; equivalent
-        to ``whitespace="single"`` if true and ``whitespace="all"`` if false.
-    :arg str autoescape: the name of a function in the template namespace,
-        or ``None`` to disable escaping by default.
-    :arg str whitespace: a string specifying treatment of whitespace; see
-        :func:`filter_whitespace` for options.
+    :arg str template_string: the template text, as ``str`` or UTF-8
+        ``bytes``.
+    :arg str name: where the text came from, usually a file name; error
+        messages and tracebacks show it.  Names ending in ``.html`` or
+        ``.js`` default to ``whitespace="single"``.
+    :arg loader: the :class:`~squall.template.BaseLoader` this template
+        belongs to.  It finds the templates named by ``{% include %}`` and
+        ``{% extends %}`` and provides default ``autoescape``,
+        ``namespace`` and ``whitespace`` settings.
+    :arg bool compress_whitespace: the old way (deprecated in Tornado 4.3)
+        to choose a whitespace mode: true stands for ``"single"``, false for
+        ``"all"``.  Giving it together with ``whitespace`` raises
+        :class:`ValueError`.
+    :arg str autoescape: name of the function, looked up among the template's
+        variables, that escapes every ``{{ }}`` value; ``None`` turns
+        escaping off.  Defaults to the loader's setting, else
+        ``"xhtml_escape"``.
+    :arg str whitespace: what happens to runs of whitespace in the template
+        text: ``"all"``, ``"single"`` or ``"oneline"``, as described for
+        :func:`filter_whitespace`.
 
     Differences from Tornado: invalid Python in a directive raises
     :class:`~squall.template.ParseError` (also a :class:`SyntaxError`)
@@ -130,7 +162,7 @@ class Template:
     ) -> None:
         self.name = name
         if compress_whitespace is not _UNSET:
-            # Convert deprecated compress_whitespace (bool) to whitespace (str).
+            # The old boolean picks one of two whitespace modes.
             if whitespace is not None:
                 raise ValueError("cannot set both whitespace and compress_whitespace")
             whitespace = "single" if compress_whitespace else "all"
@@ -138,11 +170,11 @@ class Template:
             if loader is not None and loader.whitespace:
                 whitespace = loader.whitespace
             elif name.endswith((".html", ".js")):
-                # Whitespace is insignificant in HTML and JavaScript.
+                # Browsers ignore repeated whitespace in HTML and JS.
                 whitespace = "single"
             else:
                 whitespace = "all"
-        # Validate the whitespace setting.
+        # Reject an unknown mode now (on empty text, so it costs nothing).
         filter_whitespace(whitespace, "")
 
         if autoescape is not _UNSET:
@@ -159,36 +191,39 @@ class Template:
         compiled = compile_template(self, self._filename)
         #: The generated Python source (for inspection and debugging).
         self.code: str = compiled.source
-        #: The code object compiled from :attr:`code`; executing it defines ``_tt_execute``.
+        #: The code object compiled from :attr:`code`; executing it defines
+        #: ``_tt_execute``, whose arguments :meth:`generate` supplies.
         self.compiled = compiled.module
         self._function = compiled.function
+        self._escapes = compiled.escapes
         self._lines = compiled.lines
-        full_source = compiled.lines.source()
+        lines = compiled.lines.lines
         self._base_namespace: dict[str, Any] = {
-            **default_namespace(),
-            # Code that imports at run time (datetime.strftime, __import__)
-            # looks builtins up in its frame's globals: they must be there.
-            "__builtins__": builtins,
+            **_SHARED_NAMESPACE,
             "__name__": name.replace(".", "_"),
-            "__loader__": _SourceLoader(full_source),
-            **_HELPERS,
+            "__loader__": _SourceLoader(compiled.lines),
         }
         linecache.cache[self._filename] = (
-            len(full_source),
+            sum(map(len, lines)),
             None,
-            full_source.splitlines(keepends=True),
+            list(lines),
             self._filename,
         )
 
     def generate(self, **kwargs: Any) -> bytes:
-        """Generate this template with the given arguments.
+        """Render the template, its variables being ``kwargs``.
 
-        :returns: the rendered output, UTF-8 encoded.
+        :returns: the output, encoded as UTF-8 :class:`bytes`.
         """
         namespace = {**self._base_namespace, **self.namespace, **kwargs}
         function = FunctionType(self._function, namespace)
+        buffer: list[str] = []
+        # The generated function's parameters (see _codegen._FIXED_PARAMS).
+        args: list[Any] = [buffer, buffer.append, buffer.extend, str, to_text, "".join]
         try:
-            text: str = function()
+            for name in self._escapes:
+                args += _escape_functions(name, namespace)
+            text: str = function(*args)
             return text.encode("utf-8", ENCODING_ERRORS)
         except Exception as error:
             self._annotate(error)
@@ -223,7 +258,7 @@ class Template:
         source = self._find_source(name)
         if source is None:
             return ""
-        lines = source.splitlines()
+        lines = source.split("\n")
         return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
     def _find_source(self, name: str) -> str | None:
