@@ -1,6 +1,6 @@
 """c10k bench: idle-connection memory, probe latency and echo throughput.
 
-Run from the repository root:  python bench/c10k/run.py  [--quick]
+Run from the repository root:  python bench/c10k/run.py  [--quick] [--throughput-only]
 
 For each server (squall IOStream, squall on uvloop, Tornado 6 IOStream, raw
 asyncio Protocol) a fresh server process is started (server.py); this process
@@ -11,7 +11,9 @@ is the client and holds the connections with plain blocking sockets.
    hard limit allows.  Report server RSS growth per held connection and the
    median / p99 latency of a fresh echo round trip (connect + echo + close)
    while they are held.
-2. Echo throughput over one connection with 1 KB and 1 MB messages.
+2. Echo throughput over one connection with 1 KB and 1 MB messages, ping-pong:
+   median of several interleaved runs, in MB/s and in server CPU time per
+   message, once with client and server on any CPUs and once pinned to one.
 
 Everything is on 127.0.0.1 and bounded.  Ratios are against Tornado, same run.
 """
@@ -29,6 +31,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMPLS = ["squall", "squall-uvloop", "tornado", "asyncio"]
 QUICK = "--quick" in sys.argv
+# Skip the idle-connection part (handy while tuning the stream's hot path).
+THROUGHPUT_ONLY = "--throughput-only" in sys.argv
 
 
 def raise_nofile() -> int:
@@ -135,27 +139,36 @@ def c10k(impl: str, targets: list[int]) -> list[dict[str, float]]:
     return results
 
 
-def throughput(impl: str, size: int, rounds: int) -> float:
+def cpu_ns(pid: int) -> int:
+    """Time the (single-threaded) server has spent on a CPU, in nanoseconds."""
+    with open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[0])
+
+
+def throughput(impl: str, size: int, rounds: int) -> tuple[float, float]:
+    """One ping-pong run; returns (MB/s both directions, server CPU µs per message)."""
     proc, port = start(impl, str(size))
     try:
         s = socket.create_connection(("127.0.0.1", port), timeout=30)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         msg = os.urandom(size)
         buf = bytearray(size)
-        for _ in range(max(1, rounds // 20)):  # warm-up
+        for _ in range(max(1, rounds // 10)):  # warm-up
             s.sendall(msg)
             recv_exact(s, size, buf)
+        cpu0 = cpu_ns(proc.pid)
         t0 = time.perf_counter()
         for _ in range(rounds):
             s.sendall(msg)
             recv_exact(s, size, buf)
         elapsed = time.perf_counter() - t0
+        cpu = cpu_ns(proc.pid) - cpu0
         assert bytes(buf) == msg
         s.close()
     finally:
         proc.kill()
         proc.wait()
-    return rounds * size * 2 / elapsed / 1e6  # MB/s, both directions
+    return rounds * size * 2 / elapsed / 1e6, cpu / rounds / 1e3
 
 
 def main() -> None:
@@ -175,6 +188,12 @@ def main() -> None:
     except ImportError:
         sys.exit("tornado is needed for the comparison (pip install tornado)")
 
+    if not THROUGHPUT_ONLY:
+        idle_connections(targets)
+    throughput_table()
+
+
+def idle_connections(targets: list[int]) -> None:
     rows: dict[str, list[dict[str, float]]] = {}
     for impl in IMPLS:
         rows[impl] = c10k(impl, targets)
@@ -194,20 +213,60 @@ def main() -> None:
                 f"{r['median_ms']:>11.3f}{r['p99_ms']:>8.3f}{r['setup_s']:>9.2f}"
             )
     print()
-    print("== echo throughput, one connection (MB/s both directions; higher is better) ==")
-    cases = [(1024, 2000 if QUICK else 20000), (1024 * 1024, 30 if QUICK else 300)]
-    tput: dict[tuple[str, int], float] = {}
+
+
+def throughput_table() -> None:
+    print("== echo throughput, one connection, ping-pong (median of runs) ==")
+    print("   MB/s counts both directions (higher is better); CPU is the server's")
+    print("   CPU time per echoed message (lower is better).  'cross-core': client")
+    print("   and server scheduled freely, so each message also pays a cross-CPU")
+    print("   wake-up (slow and noisy on VMs); 'one core': both pinned to one CPU,")
+    print("   which measures the servers' own per-message cost.  'vs tornado' is")
+    print("   the median of per-round ratios (each round runs every server once).")
+    reps = 3 if QUICK else 5
+    cases = [(1024, 5000 if QUICK else 20000), (1024 * 1024, 30 if QUICK else 300)]
+    all_cpus = os.sched_getaffinity(0)
+    placements = [("cross-core", all_cpus), ("one core", {min(all_cpus)})]
     for size, rounds in cases:
-        for impl in IMPLS:
-            tput[(impl, size)] = throughput(impl, size, rounds)
-    print(f"{'server':<15}{'1 KB':>10}{'vs tornado':>11}{'1 MB':>10}{'vs tornado':>11}")
-    for impl in IMPLS:
-        a = tput[(impl, 1024)]
-        b = tput[(impl, 1024 * 1024)]
+        for placement, cpus in placements:
+            runs: dict[str, list[tuple[float, float]]] = {impl: [] for impl in IMPLS}
+            # Servers inherit the client's CPU set.
+            os.sched_setaffinity(0, cpus)
+            try:
+                for _ in range(reps):
+                    # Interleaved, so that a slow spell of the machine hits every server.
+                    for impl in IMPLS:
+                        runs[impl].append(throughput(impl, size, rounds))
+            finally:
+                os.sched_setaffinity(0, all_cpus)
+            print_throughput(size, rounds, placement, runs)
+
+
+def print_throughput(
+    size: int, rounds: int, placement: str, runs: dict[str, list[tuple[float, float]]]
+) -> None:
+    label = f"{'1 KB' if size == 1024 else '1 MB'} x {rounds}, {placement}"
+    print(label)
+    print(
+        f"{'server':<15}{'MB/s':>8}{'vs tornado':>11}{'min-max MB/s':>15}"
+        f"{'CPU us/msg':>12}{'vs tornado':>11}"
+    )
+    ref = runs["tornado"]
+    for impl, results in runs.items():
+        mbs = statistics.median(r[0] for r in results)
+        cpu = statistics.median(r[1] for r in results)
+        # Ratios are paired: each run against Tornado's run of the same
+        # round, then the median, so that a machine that changes speed
+        # between rounds does not tilt the comparison.
+        mbs_ratio = statistics.median(r[0] / t[0] for r, t in zip(results, ref))
+        cpu_ratio = statistics.median(r[1] / t[1] for r, t in zip(results, ref))
+        lo = min(r[0] for r in results)
+        hi = max(r[0] for r in results)
         print(
-            f"{impl:<15}{a:>10.1f}{a / tput[('tornado', 1024)]:>10.2f}x"
-            f"{b:>10.1f}{b / tput[('tornado', 1024 * 1024)]:>10.2f}x"
+            f"{impl:<15}{mbs:>8.1f}{mbs_ratio:>10.2f}x{f'{lo:.0f}-{hi:.0f}':>15}"
+            f"{cpu:>12.1f}{cpu_ratio:>10.2f}x"
         )
+    print()
 
 
 if __name__ == "__main__":

@@ -1,18 +1,17 @@
-"""Utility classes to write to and read from non-blocking files and sockets.
+"""Buffered, future-returning streams over non-blocking sockets and pipes (``tornado.iostream``).
 
-``BaseIOStream`` is the generic buffered stream; ``IOStream`` works over a
-socket, ``SSLIOStream`` adds TLS, and ``PipeIOStream`` works over a pipe.
-Every read and write returns a future.  Same API as ``tornado.iostream``.
+:class:`BaseIOStream` holds the buffering and the read/write machinery;
+:class:`IOStream` drives a socket, :class:`SSLIOStream` a TLS socket and
+:class:`PipeIOStream` a pipe. Each read (``read_until``, ``read_bytes``, ...)
+and each ``write`` returns a future; every buffer is bounded.
 """
 
 from __future__ import annotations
 
-from ._base import (
-    BaseIOStream,
-    StreamBufferFullError,
-    StreamClosedError,
-    UnsatisfiableReadError,
-)
+from squall.util._util import _publish_public_names
+
+from ._base import BaseIOStream
+from ._errors import StreamBufferFullError, StreamClosedError, UnsatisfiableReadError
 from ._pipe import PipeIOStream
 from ._socket import IOStream, SSLIOStream
 
@@ -25,3 +24,6 @@ __all__ = [
     "StreamClosedError",
     "UnsatisfiableReadError",
 ]
+
+
+_publish_public_names(globals())

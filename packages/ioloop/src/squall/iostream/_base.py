@@ -7,14 +7,19 @@ talks to the file descriptor through four small hooks (``_recv``, ``_recv_into``
 Memory matters here: a server may hold tens of thousands of idle streams, so
 every stream uses ``__slots__``, allocates its buffers only while they hold
 data, and registers its descriptor with the event loop only while it has
-something to wait for.  Reads that the buffer can already satisfy complete
-synchronously (the returned future is done before the call returns).
+something to wait for.
+
+Speed matters too (the small-message path is what an HTTP server runs): a read
+the buffer can satisfy completes synchronously (the returned future is done
+before the call returns); otherwise the read first tries the descriptor, and
+only waits on the event loop if nothing had arrived (after such a miss the
+next few reads skip the try, as request/response peers rarely have answered
+yet).  A write goes straight to the descriptor when nothing is queued.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -23,15 +28,19 @@ from typing import TYPE_CHECKING, Any, Union
 
 from squall.log import gen_log
 
+from ._errors import (
+    StreamBufferFullError,
+    StreamClosedError,
+    UnsatisfiableReadError,
+    _current_asyncio_loop,
+    _log_errno,
+    _retrieved,
+)
+
 if TYPE_CHECKING:
     from squall.ioloop import IOLoop
 
-__all__ = [
-    "BaseIOStream",
-    "StreamBufferFullError",
-    "StreamClosedError",
-    "UnsatisfiableReadError",
-]
+__all__ = ["BaseIOStream"]
 
 _ExcInfo = Union[
     None,
@@ -50,6 +59,11 @@ _R_INTO = 5
 # A large read_bytes: data goes straight into a preallocated bytearray.
 _R_DIRECT = 6
 
+# After a read request found the descriptor empty, this many further requests
+# wait for the event loop without looking first (a look that finds nothing
+# costs a system call and an exception); then one looks again.
+_INLINE_BACKOFF = 8
+
 # Registration bits.
 _REG_READ = 1
 _REG_WRITE = 2
@@ -59,81 +73,20 @@ _REG_WRITE = 2
 _SMALL_WRITE = 4096
 _COALESCE_LIMIT = 65536
 
-# Errors that mean "the peer went away": closed quietly, not logged.
-_QUIET_ERRNOS = frozenset(
-    {
-        errno.ECONNRESET,
-        errno.ECONNABORTED,
-        errno.EPIPE,
-        errno.ETIMEDOUT,
-        errno.ENOTCONN,
-        errno.ESHUTDOWN,
-        errno.EBADF,
-    }
-)
-
 _EMPTY = b""
 
 
-class StreamClosedError(OSError):
-    """Raised by stream methods when the stream is closed.
-
-    The reason the stream closed, if known, is in ``real_error``
-    (for example the :class:`ConnectionResetError` from the socket).
-    """
-
-    def __init__(self, real_error: BaseException | None = None) -> None:
-        super().__init__("Stream is closed")
-        self.real_error = real_error
-
-
-class UnsatisfiableReadError(Exception):
-    """Raised when a read cannot be satisfied (``max_bytes`` exceeded)."""
-
-
-class StreamBufferFullError(Exception):
-    """Raised by stream methods when a buffer is full."""
-
-
-def _current_asyncio_loop() -> asyncio.AbstractEventLoop:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        from squall.ioloop import IOLoop
-
-        loop: asyncio.AbstractEventLoop = getattr(IOLoop.current(), "asyncio_loop")  # noqa: B009
-        return loop
-
-
-def _retrieved(fut: asyncio.Future[Any], exc: BaseException) -> None:
-    """Fail *fut* with *exc* and mark the exception as retrieved.
-
-    A stream closing is an expected event; a future nobody awaits any more
-    must not make asyncio log "exception was never retrieved".
-    """
-    if not fut.done():
-        fut.set_exception(exc)
-        fut.exception()
-
-
-def _log_errno(exc: BaseException) -> bool:
-    """Whether an I/O error deserves a warning (not a plain disconnect)."""
-    if isinstance(exc, OSError):
-        return exc.errno not in _QUIET_ERRNOS and not isinstance(exc, ConnectionError)
-    return True
-
-
 class BaseIOStream:
-    """A utility class to write to and read from a non-blocking file or socket.
+    """The buffering and read/write machinery shared by every squall stream.
 
     Every read method returns a future; at most one read may be pending at a
     time, and writes may be issued at any time (they are queued and flushed in
-    order).  A read that the buffered data already satisfies resolves before
-    the method returns.
+    order).  A read that the buffered data, or data already waiting on the
+    descriptor, satisfies resolves before the method returns.
 
     Args:
-        max_buffer_size: largest amount of incoming data to buffer (default
-            100 MB).  Exceeding it closes the stream with
+        max_buffer_size: cap on buffered incoming bytes (100 MB unless
+            given); going past it closes the stream with
             :class:`StreamBufferFullError`.
         read_chunk_size: amount read from the descriptor per system call
             (default 64 KB, at most half of ``max_buffer_size``).
@@ -162,6 +115,7 @@ class BaseIOStream:
         "_rpartial",
         "_rpos",
         "_rscan",
+        "_rskip",
         "_wbuf",
         "_wfuts",
         "_wpos",
@@ -193,6 +147,7 @@ class BaseIOStream:
         self._rmax: int | None = None
         self._rpartial = False
         self._rscan = 0
+        self._rskip = 0
         self._rfut: asyncio.Future[Any] | None = None
         self._wbuf: list[bytearray | memoryview] | None = None
         self._wpos = 0
@@ -257,7 +212,7 @@ class BaseIOStream:
         return IOLoop.current()
 
     def closed(self) -> bool:
-        """Returns ``True`` if the stream has been closed."""
+        """Whether :meth:`close` has run (by us, the peer or an error)."""
         return self._closed
 
     def reading(self) -> bool:
@@ -296,16 +251,23 @@ class BaseIOStream:
         if not isinstance(num_bytes, int) or num_bytes < 0:
             raise TypeError("num_bytes must be a non-negative int")
         fut = self._start_read(_R_BYTES, num_bytes, None)
-        self._rpartial = partial
-        if (
-            not partial
-            and self.read_chunk_size < num_bytes <= self.max_buffer_size
-            and len(self._rbuf) - self._rpos < num_bytes
-        ):
+        avail = len(self._rbuf) - self._rpos
+        if avail >= num_bytes:
+            self._complete(num_bytes)
+            return fut
+        if partial:
+            if avail:
+                self._complete(avail)
+                return fut
+            self._rpartial = True
+        elif self.read_chunk_size < num_bytes <= self.max_buffer_size:
             # Receive into the final buffer: no per-chunk allocation or growth.
             self._rkind = _R_DIRECT
             self._rarg = memoryview(bytearray(num_bytes))
-        self._begin_read()
+            if avail:
+                self._begin_read()
+                return fut
+        self._wait_read()
         return fut
 
     def read_until(self, delimiter: bytes, max_bytes: int | None = None) -> Awaitable[bytes]:
@@ -319,7 +281,10 @@ class BaseIOStream:
         if not delimiter:
             raise ValueError("delimiter must not be empty")
         fut = self._start_read(_R_UNTIL, delimiter, max_bytes)
-        self._begin_read()
+        if self._rpos < len(self._rbuf) or (max_bytes is not None and max_bytes < 0):
+            self._begin_read()
+        else:
+            self._wait_read()
         return fut
 
     def read_until_regex(self, regex: bytes, max_bytes: int | None = None) -> Awaitable[bytes]:
@@ -381,9 +346,35 @@ class BaseIOStream:
 
     def _finish_read(self, result: Any) -> None:
         fut = self._rfut
-        self._clear_read()
+        self._rfut = None
+        self._rkind = _R_NONE
+        self._rarg = None
+        self._rmax = None
         if fut is not None and not fut.done():
             fut.set_result(result)
+
+    def _complete(self, n: int) -> None:
+        """Resolves the pending read with the first *n* buffered bytes."""
+        buf = self._rbuf
+        if type(buf) is bytes:
+            pos = self._rpos
+            end = pos + n
+            # A full-range slice of bytes is the object itself: no copy.
+            data = buf[pos:end]
+            if end == len(buf):
+                self._rbuf = _EMPTY
+                self._rpos = 0
+            else:
+                self._rpos = end
+        else:
+            data = self._consume(n)
+        fut = self._rfut
+        self._rfut = None
+        self._rkind = _R_NONE
+        self._rarg = None
+        self._rmax = None
+        if fut is not None and not fut.done():
+            fut.set_result(data)
 
     def _fail_read(self, exc: BaseException) -> None:
         fut = self._rfut
@@ -399,11 +390,34 @@ class BaseIOStream:
         except UnsatisfiableReadError as e:
             self._unsatisfiable(e)
             return
+        self._wait_read()
+
+    def _wait_read(self) -> None:
+        """Tries the descriptor for a read the buffer cannot serve, then waits for it."""
         if self._closed:
             exc = StreamClosedError(real_error=self.error)
             self._clear_read()
             raise exc
-        if not self._io_blocked():
+        if self._io_blocked():
+            return
+        skip = self._rskip
+        if skip:
+            self._rskip = skip + 1 if skip < _INLINE_BACKOFF else 0
+        else:
+            # Look at the descriptor before waiting on it: when the data has
+            # arrived already, finishing here spares two trips through the
+            # event loop (the caller's await does not even suspend).
+            if self._rkind >= _R_INTO and len(self._rbuf) == self._rpos:
+                got = self._read_into_target()
+            else:
+                got = self._fill(self.read_chunk_size, once=False)
+            if self._rfut is None or self._closed:
+                return
+            if not got:
+                # Request/response traffic: the peer answers only after
+                # hearing from us, so looking at once rarely pays.
+                self._rskip = 1
+        if not self._regs & _REG_READ:
             self._want_read()
 
     def _unsatisfiable(self, exc: UnsatisfiableReadError) -> None:
@@ -417,19 +431,19 @@ class BaseIOStream:
             UnsatisfiableReadError: when ``max_bytes`` can no longer be met.
         """
         kind = self._rkind
-        if kind in (_R_NONE, _R_CLOSE):
-            return False
         buf = self._rbuf
         pos = self._rpos
         avail = len(buf) - pos
         if kind == _R_BYTES:
             want: int = self._rarg
             if avail >= want:
-                self._finish_read(self._consume(want))
+                self._complete(want)
                 return True
             if self._rpartial and avail:
-                self._finish_read(self._consume(avail))
+                self._complete(avail)
                 return True
+            return False
+        if kind in (_R_NONE, _R_CLOSE):
             return False
         if kind == _R_UNTIL:
             delim: bytes = self._rarg
@@ -446,7 +460,7 @@ class BaseIOStream:
             end = i - pos + len(delim)
             if limit is not None and end > limit:
                 raise UnsatisfiableReadError(f"delimiter {delim!r} not found within {limit} bytes")
-            self._finish_read(self._consume(end))
+            self._complete(end)
             return True
         if kind == _R_REGEX:
             pattern: re.Pattern[bytes] = self._rarg
@@ -463,7 +477,7 @@ class BaseIOStream:
                 raise UnsatisfiableReadError(
                     f"regex {pattern.pattern!r} not matched within {limit} bytes"
                 )
-            self._finish_read(self._consume(end))
+            self._complete(end)
             return True
         # _R_INTO / _R_DIRECT: copy what is buffered into the target buffer.
         target: memoryview = self._rarg
@@ -539,10 +553,10 @@ class BaseIOStream:
         if self._closed:
             return
         fut = self._rfut
-        if fut is not None and fut.done():
-            # The caller cancelled its read; keep the data for the next one.
-            self._clear_read()
-        if self._rfut is None:
+        if fut is None or fut.done():
+            if fut is not None:
+                # The caller cancelled its read; keep the data for the next one.
+                self._clear_read()
             # Nobody reads: either watch for the peer closing, or stop listening.
             if self._close_cb is None or len(self._rbuf) > self._rpos:
                 self._drop_read()
@@ -556,61 +570,73 @@ class BaseIOStream:
             return
         self._fill(self.read_chunk_size, once=False)
 
-    def _read_into_target(self) -> None:
+    def _read_into_target(self) -> bool:
+        """Receives straight into the read's target buffer; returns whether anything came."""
         target: memoryview = self._rarg
-        filled = self._rscan
+        start = filled = self._rscan
         while filled < len(target):
             try:
                 n = self._recv_into(target[filled:])
             except OSError as e:
                 self._read_error(e)
-                return
+                return True
             if n is None:
                 break
             if n == 0:
                 self._rscan = filled
                 self._on_eof()
-                return
+                return True
             filled += n
             if self._rpartial or not self._recv_pending():
                 break
         self._rscan = filled
         if filled == len(target) or (self._rpartial and filled):
             self._finish_into(filled)
+        return filled > start
 
-    def _fill(self, size: int, once: bool) -> None:
-        """Reads from the descriptor into the buffer, then serves the pending read."""
+    def _fill(self, size: int, once: bool) -> bool:
+        """Reads from the descriptor into the buffer, then serves the pending read.
+
+        Returns whether anything came (data, end of file or an error).
+        """
         limit = self.max_buffer_size
-        want = size
+        got = False
         while True:
             try:
-                chunk = self._recv(want)
+                chunk = self._recv(size)
             except OSError as e:
                 self._read_error(e)
-                return
+                return True
             if chunk is None:
                 break
             if not chunk:
                 self._on_eof()
-                return
-            self._append(chunk)
+                return True
+            got = True
+            if self._rpos == len(self._rbuf):
+                # The usual case: the buffer was empty, the chunk becomes it.
+                self._rbuf = chunk
+                self._rpos = 0
+            else:
+                self._append(chunk)
             if once:
-                return
+                return True
             try:
                 if self._satisfy():
                     break
             except UnsatisfiableReadError as e:
                 self._unsatisfiable(e)
-                return
+                return True
             if len(self._rbuf) - self._rpos > limit:
                 break
-            if len(chunk) < want and not self._recv_pending():
+            if len(chunk) < size and not self._recv_pending():
                 break
         if len(self._rbuf) - self._rpos > limit:
             gen_log.error("Reached maximum read buffer size")
             err = StreamBufferFullError("Reached maximum read buffer size")
             self._fail_read(err)
             self.close(exc_info=err)
+        return got
 
     def _on_eof(self) -> None:
         self.close()
@@ -647,8 +673,9 @@ class BaseIOStream:
         if cap is not None and self._wsize + size > cap:
             raise StreamBufferFullError("Reached maximum write buffer size")
         fut: asyncio.Future[None] = self._loop.create_future()
-        if self._wsize == 0 and not self._io_blocked():
-            if size == 0:
+        if not self._wsize and not self._io_blocked():
+            # Nothing queued: hand the data to the descriptor right away.
+            if not size:
                 fut.set_result(None)
                 return fut
             try:
@@ -657,10 +684,11 @@ class BaseIOStream:
                 self._write_error(e)
                 _retrieved(fut, StreamClosedError(real_error=self.error))
                 return fut
-            self._wsent += sent
             if sent == size:
+                # (_wsent only orders queued writes; with none, skip it.)
                 fut.set_result(None)
                 return fut
+            self._wsent += sent
             if sent:
                 data = memoryview(data)[sent:]
                 size -= sent

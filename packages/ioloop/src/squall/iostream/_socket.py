@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 from squall.log import gen_log
 
-from ._base import BaseIOStream, StreamClosedError, _log_errno, _retrieved
+from ._base import BaseIOStream
+from ._errors import StreamClosedError, _log_errno, _retrieved
 
 __all__ = ["IOStream", "SSLIOStream"]
 
@@ -99,7 +100,7 @@ class IOStream(BaseIOStream):
     # Connecting.
 
     def connect(self: _S, address: Any, server_hostname: str | None = None) -> asyncio.Future[_S]:
-        """Connects the socket to *address* without blocking.
+        """Starts a non-blocking connect of the socket to *address*.
 
         Resolves with the stream itself once connected.  Reads and writes may
         be issued before that; they wait for the connection.  For an

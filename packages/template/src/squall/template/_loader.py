@@ -100,7 +100,7 @@ class BaseLoader:
 class Loader(BaseLoader):
     """Reads template files found below ``root_directory``.
 
-    A name given to :meth:`load` is a path below the root; inside
+    A name given to :meth:`~BaseLoader.load` is a path below the root; inside
     ``{% include %}`` and ``{% extends %}`` a name is taken relative to the
     directory of the template that holds the directive.
     Unlike Tornado, a name that resolves outside the root directory is
