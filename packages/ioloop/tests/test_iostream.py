@@ -6,8 +6,6 @@ import asyncio
 import gc
 import re
 import socket
-import sys
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -18,31 +16,6 @@ from squall.iostream import (
     StreamClosedError,
     UnsatisfiableReadError,
 )
-
-try:
-    import uvloop
-except ImportError:  # pragma: no cover
-    uvloop = None  # type: ignore[assignment]
-
-LOOPS = ["asyncio"] + (["uvloop"] if uvloop is not None and sys.platform != "win32" else [])
-
-
-@pytest.fixture(params=LOOPS)
-def run(request: pytest.FixtureRequest) -> Callable[[Callable[[], Awaitable[Any]]], Any]:
-    """Runs an async test body on a fresh loop of the parametrized kind, bounded to 10 s."""
-
-    def runner(body: Callable[[], Awaitable[Any]]) -> Any:
-        if request.param == "uvloop":
-            loop = uvloop.new_event_loop()
-        else:
-            loop = asyncio.new_event_loop()
-        try:
-            return loop.run_until_complete(asyncio.wait_for(body(), 10))
-        finally:
-            loop.run_until_complete(asyncio.sleep(0))
-            loop.close()
-
-    return runner
 
 
 def make_pair(**kwargs: Any) -> tuple[IOStream, IOStream]:

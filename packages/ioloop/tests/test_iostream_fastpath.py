@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import sys
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -23,31 +21,6 @@ from squall.iostream import (
     StreamClosedError,
     UnsatisfiableReadError,
 )
-
-try:
-    import uvloop
-except ImportError:  # pragma: no cover
-    uvloop = None  # type: ignore[assignment]
-
-LOOPS = ["asyncio"] + (["uvloop"] if uvloop is not None and sys.platform != "win32" else [])
-
-
-@pytest.fixture(params=LOOPS)
-def run(request: pytest.FixtureRequest) -> Callable[[Callable[[], Awaitable[Any]]], Any]:
-    """Runs an async test body on a fresh loop of the parametrized kind, bounded to 10 s."""
-
-    def runner(body: Callable[[], Awaitable[Any]]) -> Any:
-        if request.param == "uvloop":
-            loop = uvloop.new_event_loop()
-        else:
-            loop = asyncio.new_event_loop()
-        try:
-            return loop.run_until_complete(asyncio.wait_for(body(), 10))
-        finally:
-            loop.run_until_complete(asyncio.sleep(0))
-            loop.close()
-
-    return runner
 
 
 def stream_and_peer(**kwargs: Any) -> tuple[IOStream, socket.socket]:

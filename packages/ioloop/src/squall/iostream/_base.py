@@ -346,10 +346,7 @@ class BaseIOStream:
 
     def _finish_read(self, result: Any) -> None:
         fut = self._rfut
-        self._rfut = None
-        self._rkind = _R_NONE
-        self._rarg = None
-        self._rmax = None
+        self._clear_read()
         if fut is not None and not fut.done():
             fut.set_result(result)
 
@@ -368,13 +365,7 @@ class BaseIOStream:
                 self._rpos = end
         else:
             data = self._consume(n)
-        fut = self._rfut
-        self._rfut = None
-        self._rkind = _R_NONE
-        self._rarg = None
-        self._rmax = None
-        if fut is not None and not fut.done():
-            fut.set_result(data)
+        self._finish_read(data)
 
     def _fail_read(self, exc: BaseException) -> None:
         fut = self._rfut

@@ -22,17 +22,21 @@ __all__ = [
 ]
 
 
-def _resolve_addr(
-    host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
-) -> list[tuple[int, Any]]:
-    """Blocking ``getaddrinfo`` reduced to ``(family, address)`` pairs, duplicates dropped."""
-    infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+def _pairs(infos: list[tuple[Any, ...]]) -> list[tuple[int, Any]]:
+    """``getaddrinfo`` results reduced to ``(family, address)`` pairs, duplicates dropped."""
     results: list[tuple[int, Any]] = []
     for fam, _type, _proto, _canon, address in infos:
         pair = (fam, address)
         if pair not in results:
             results.append(pair)
     return results
+
+
+def _resolve_addr(
+    host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+) -> list[tuple[int, Any]]:
+    """Blocking ``getaddrinfo`` as ``(family, address)`` pairs."""
+    return _pairs(socket.getaddrinfo(host, port, family, socket.SOCK_STREAM))
 
 
 class Resolver(Configurable):
@@ -80,12 +84,7 @@ class DefaultLoopResolver(Resolver):
         infos = await asyncio.get_running_loop().getaddrinfo(
             host, port, family=family, type=socket.SOCK_STREAM
         )
-        results: list[tuple[int, Any]] = []
-        for fam, _type, _proto, _canon, address in infos:
-            pair = (fam, address)
-            if pair not in results:
-                results.append(pair)
-        return results
+        return _pairs(infos)
 
 
 class DefaultExecutorResolver(Resolver):
