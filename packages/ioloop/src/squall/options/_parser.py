@@ -265,8 +265,9 @@ class OptionParser:
         rest: list[str] = []
         for position in range(1, len(argv)):
             arg = argv[position]
-            if arg == "--" or arg[:1] != "-":
-                rest = list(argv[position + (arg == "--") :])
+            if arg[:1] != "-" or arg == "--":
+                # A plain argument is kept; the "--" separator itself is dropped.
+                rest = list(argv[position + 1 if arg == "--" else position :])
                 break
             name, has_value, text = arg.lstrip("-").partition("=")
             entry = self._registry.get(_key(name))
