@@ -31,15 +31,15 @@ def make_record(msg: object, *args: object, level: int = logging.INFO, exc_info=
 
 @pytest.fixture
 def no_color(monkeypatch):
-    monkeypatch.setattr(_formatter, "_stderr_supports_color", lambda: False)
+    monkeypatch.setattr(_formatter, "_color_capable", lambda: False)
 
 
 @pytest.fixture
 def fake_tty_color(monkeypatch):
-    monkeypatch.setattr(_formatter, "_stderr_supports_color", lambda: True)
+    monkeypatch.setattr(_formatter, "_color_capable", lambda: True)
     monkeypatch.setattr(
         _formatter,
-        "_curses_codes",
+        "_terminfo_sequences",
         lambda colors: ({lvl: f"<c{code}>" for lvl, code in colors.items()}, "<n>"),
     )
 
@@ -181,14 +181,14 @@ def test_color_false_disables_color(fake_tty_color):
 
 def test_stderr_not_tty_means_no_color(monkeypatch):
     monkeypatch.setattr(sys, "stderr", types.SimpleNamespace(isatty=lambda: False))
-    assert _formatter._stderr_supports_color() is False
+    assert _formatter._color_capable() is False
 
 
 def test_curses_codes_for_real_terminal(monkeypatch):
     curses = pytest.importorskip("curses")
     monkeypatch.setenv("TERM", "xterm-256color")
     try:
-        codes = _formatter._curses_codes({logging.INFO: 2})
+        codes = _formatter._terminfo_sequences({logging.INFO: 2})
     except curses.error:  # pragma: no cover - terminfo missing
         pytest.skip("no terminfo")
     if codes is None:
@@ -332,3 +332,127 @@ def test_log_formatter_exposes_its_defaults_as_class_attributes():
     assert "%(levelname)" in LogFormatter.DEFAULT_FORMAT
     assert LogFormatter.DEFAULT_DATE_FORMAT == "%y%m%d %H:%M:%S"
     assert set(LogFormatter.DEFAULT_COLORS) >= {logging.DEBUG, logging.INFO, logging.WARNING}
+
+
+# -- more formatter behaviour ---------------------------------------------------------------
+
+
+def test_utf8_bytes_message_is_decoded(no_color):
+    text = LogFormatter().format(make_record("café ☕".encode()))
+    assert text.endswith("] café ☕")
+
+
+def test_bytes_message_with_args_goes_through_get_message(no_color):
+    text = LogFormatter().format(make_record(b"raw", "arg"))
+    assert "Bad message (TypeError(" in text  # bytes % args cannot mix with str
+
+
+def test_format_without_asctime_or_fields(no_color):
+    assert LogFormatter(fmt="static").format(make_record("m")) == "static"
+    assert LogFormatter(fmt="%(message)s!").format(make_record("m")) == "m!"
+
+
+def test_exception_text_is_cached_on_record(no_color):
+    try:
+        raise KeyError("k")
+    except KeyError:
+        record = make_record("oops", exc_info=sys.exc_info())
+    first = LogFormatter().format(record)
+    assert record.exc_text and record.exc_text.startswith("Traceback")
+    assert LogFormatter().format(record) == first
+
+
+def test_exception_and_stack_both_indented_in_order(no_color):
+    record = make_record("x")
+    record.exc_text = "EXC"
+    record.stack_info = "STACK"
+    assert LogFormatter(datefmt="X").format(record) == "[I X mod:12] x\n    EXC\n    STACK"
+
+
+def test_trailing_whitespace_trimmed_before_traceback(no_color):
+    record = make_record("message   ")
+    record.exc_text = "EXC"
+    assert LogFormatter(fmt="%(message)s").format(record) == "message\n    EXC"
+
+
+def test_colorama_without_terminfo_uses_ansi(monkeypatch):
+    monkeypatch.setattr(_formatter, "_color_capable", lambda: True)
+    monkeypatch.setattr(_formatter, "_terminfo_sequences", lambda colors: None)
+    text = LogFormatter(fmt="%(color)s%(message)s%(end_color)s").format(make_record("m"))
+    assert text == "\x1b[32mm\x1b[0m"
+
+
+def test_colorama_wrapped_stderr_counts_as_color_capable(monkeypatch):
+    stream = types.SimpleNamespace(isatty=lambda: False)
+    fake = types.SimpleNamespace(initialise=types.SimpleNamespace(wrapped_stderr=stream))
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setitem(sys.modules, "colorama", fake)
+    assert _formatter._color_capable() is True
+
+
+def test_stderr_without_isatty_means_no_color(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", object())
+    assert _formatter._color_capable() is False
+
+
+def test_record_gets_color_attributes(fake_tty_color):
+    record = make_record("m", level=logging.ERROR)
+    LogFormatter().format(record)
+    assert (record.color, record.end_color) == ("<c1>", "<n>")
+
+
+# -- more enable_pretty_logging -------------------------------------------------------------
+
+
+def test_unknown_level_name_raises_value_error(opts, logger):
+    opts.logging = "chatty"
+    with pytest.raises(ValueError):
+        enable_pretty_logging(opts, logger)
+
+
+def test_logging_option_none_value_touches_nothing(opts, logger):
+    opts.logging = None
+    enable_pretty_logging(opts, logger)
+    assert logger.handlers == [] and logger.level == logging.NOTSET
+
+
+def test_file_handler_is_never_colored(opts, logger, tmp_path, fake_tty_color):
+    opts.log_file_prefix = str(tmp_path / "c.log")
+    enable_pretty_logging(opts, logger)
+    logger.warning("plain")
+    logger.handlers[0].flush()
+    assert (tmp_path / "c.log").read_text(encoding="utf-8").startswith("[W ")
+
+
+def test_stderr_handler_writes_formatted_records(opts, logger, no_color, capsys):
+    enable_pretty_logging(opts, logger)
+    logger.info("hello %s", "there")
+    assert capsys.readouterr().err.rstrip().endswith("] hello there")
+
+
+def test_enable_pretty_logging_defaults_to_global_options_and_root(monkeypatch):
+    import squall.options
+
+    calls = []
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "setLevel", calls.append)
+    monkeypatch.setattr(root, "addHandler", calls.append)
+    from unittest import mock
+
+    with mock.patch.object(squall.options.options.mockable(), "logging", "error"):
+        enable_pretty_logging()
+    assert squall.options.options.logging == "info"
+    assert calls[0] in (logging.ERROR, "ERROR")
+
+
+def test_define_logging_options_defaults_to_global_options():
+    import squall.options
+
+    with pytest.raises(squall.options.Error, match="already defined in squall.log"):
+        define_logging_options()
+
+
+def test_logging_options_help_group_is_public():
+    parser = OptionParser()
+    define_logging_options(parser)
+    assert parser.groups() == {"", "squall.log"}

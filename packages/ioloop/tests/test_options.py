@@ -10,6 +10,7 @@ import sys
 from unittest import mock
 
 import pytest
+import squall.log
 import squall.options
 from squall.options import Error, OptionParser
 
@@ -574,7 +575,281 @@ def test_global_define_uses_callers_file_as_group():
     name = "squall_test_option_for_group"
     squall.options.define(name, default=1)
     try:
-        opt = squall.options.options._options[name.replace("_", "-")]
-        assert os.path.normcase(opt.group_name) == os.path.normcase(__file__)
+        groups = {os.path.normcase(g) for g in squall.options.options.groups()}
+        assert os.path.normcase(__file__) in groups
+        assert squall.options.options.group_dict(__file__) == {name: 1}
     finally:
-        del squall.options.options._options[name.replace("_", "-")]
+        del squall.options.options._registry[name.replace("_", "-")]
+
+
+# -- errors users see name only public things ---------------------------------------------
+
+
+def _bad_value_error(parser, kind, text):
+    parser.define("value", type=kind)
+    with pytest.raises(Error) as info:
+        parser.parse_command_line(["prog", f"--value={text}"])
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [(int, "abc"), (float, "x"), (datetime.datetime, "soon"), (datetime.timedelta, "1y")],
+)
+def test_bad_value_error_shows_only_public_names(parser, kind, text):
+    import traceback
+
+    error = _bad_value_error(parser, kind, text)
+    assert isinstance(error, ValueError)
+    assert type(error).__module__ == "squall.options"
+    assert type(error).__name__ == type(error).__qualname__ == "Error"
+    assert repr(error).startswith("Error(")
+    last = traceback.format_exception_only(type(error), error)[-1]
+    assert last.startswith("squall.options.Error: ")
+    full = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    assert full.splitlines()[-1].startswith("squall.options.Error: ")
+    for leaked in ("_values", "_parser", "_BadValue", "_ValueProblem"):
+        assert leaked not in last and leaked not in repr(error)
+
+
+def test_bad_value_error_names_option_and_value(parser):
+    error = _bad_value_error(parser, int, "abc")
+    assert "'value'" in str(error) and "'abc'" in str(error)
+    assert isinstance(error.__cause__, ValueError)
+
+
+def test_bad_value_error_pickles_as_error_and_value_error(parser):
+    import pickle
+
+    error = _bad_value_error(parser, int, "abc")
+    copy = pickle.loads(pickle.dumps(error))
+    assert isinstance(copy, Error) and isinstance(copy, ValueError)
+    assert copy.args == error.args
+
+
+def test_uncaught_bad_value_last_traceback_line_is_public(tmp_path):
+    import subprocess
+
+    code = (
+        "import squall.options as o\n"
+        "o.define('port', type=int)\n"
+        "o.parse_command_line(['prog', '--port=abc'])\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("squall.options.Error: Option 'port': 'abc'"), result.stderr
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda p: p.define("port"),
+        lambda p: p.parse_command_line(["prog", "--nope"]),
+        lambda p: p.parse_command_line(["prog", "--port"]),
+        lambda p: setattr(p, "port", "x"),
+    ],
+)
+def test_other_errors_are_public_error(parser, action, capsys):
+    parser.define("port", type=int)
+    with pytest.raises(Error) as info:
+        action(parser)
+    assert type(info.value) is Error
+    assert repr(type(info.value)) == "<class 'squall.options.Error'>"
+
+
+# -- help groups: squall's own options under public names ---------------------------------
+
+
+def test_logging_options_help_is_grouped_under_squall_log(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["prog"])
+    parser = OptionParser()
+    squall.log.define_logging_options(parser)
+    out = io.StringIO()
+    parser.print_help(out)
+    text = out.getvalue()
+    assert "_setup" not in text and ".py" not in text
+    assert text.splitlines() == [
+        "Usage: prog [OPTIONS]",
+        "",
+        "Options:",
+        "",
+        "  --help                           show this help information",
+        "",
+        "squall.log options:",
+        "",
+        "  --log-file-max-size              Bytes a log file may grow to before it is",
+        "                                   rotated (size mode). (default 100000000)",
+        "  --log-file-num-backups           How many rotated log files to keep. (default",
+        "                                   10)",
+        "  --log-file-prefix=PATH           Also write records to this file, rotated as",
+        "                                   the log_rotate_* options say. Every process",
+        "                                   needs its own path (add the port, for",
+        "                                   instance).",
+        "  --log-rotate-interval            How many log_rotate_when units between",
+        "                                   rotations. (default 1)",
+        "  --log-rotate-mode                Rotate log files by 'size' or by 'time'.",
+        "                                   (default size)",
+        "  --log-rotate-when                Time unit for time-mode rotation, as",
+        "                                   TimedRotatingFileHandler's 'when': S, M, H,",
+        "                                   D, W0-W6 or midnight. (default midnight)",
+        "  --log-to-stderr                  Write records to stderr, coloured on a",
+        "                                   capable terminal. Unset: only when",
+        "                                   --log_file_prefix is not given and the",
+        "                                   logger has no handler yet.",
+        "  --logging=debug|info|warning|error|none ",
+        "                                   Log level to set; with 'none' squall leaves",
+        "                                   the logging configuration alone. (default",
+        "                                   info)",
+        "",
+    ]
+    assert parser.groups() == {"", "squall.log"}
+    assert set(parser.group_dict("squall.log")) == {
+        "logging",
+        "log_to_stderr",
+        "log_file_prefix",
+        "log_file_max_size",
+        "log_file_num_backups",
+        "log_rotate_when",
+        "log_rotate_interval",
+        "log_rotate_mode",
+    }
+
+
+def test_global_help_shows_squall_log_group(capsys):
+    squall.options.print_help()
+    err = capsys.readouterr().err
+    assert "\nsquall.log options:\n" in err
+    assert "_setup" not in err
+
+
+def test_redefining_a_logging_option_names_the_public_module(parser):
+    squall.log.define_logging_options(parser)
+    with pytest.raises(Error, match=r"^Option 'logging' already defined in squall\.log$"):
+        parser.define("logging")
+
+
+def test_define_from_a_private_squall_module_groups_under_the_package(parser):
+    scope = {"__name__": "squall.web._handlers", "parser": parser}
+    exec("parser.define('from_web')", scope)
+    scope["__name__"] = "squall.thing"
+    exec("parser.define('from_thing')", scope)
+    assert parser.groups() == {"", "squall.web", "squall.thing"}
+
+
+def test_define_from_unnamed_code_uses_its_file_name(parser):
+    exec(compile("parser.define('x')", "some/config.py", "exec"), {"parser": parser})
+    assert parser.groups() == {"", "some/config.py"}
+
+
+# -- more parsing edge cases ----------------------------------------------------------------
+
+
+def test_parse_defaults_to_sys_argv(parser, monkeypatch):
+    parser.define("port", default=80)
+    monkeypatch.setattr(sys, "argv", ["prog", "--port=5", "tail"])
+    assert parser.parse_command_line() == ["tail"]
+    assert parser.port == 5
+
+
+def test_empty_argument_stops_parsing(parser):
+    parser.define("port", default=80)
+    assert parser.parse_command_line(["prog", "", "--port=2"]) == ["", "--port=2"]
+    assert parser.port == 80
+
+
+def test_multiple_bool_flag_without_value(parser):
+    parser.define("flags", type=bool, multiple=True)
+    parser.parse_command_line(["prog", "--flags"])
+    assert parser.flags == [True]
+
+
+def test_multiple_custom_callable_type(parser):
+    parser.define("paths", type=str.upper, multiple=True)  # type: ignore[arg-type]
+    parser.parse_command_line(["prog", "--paths=a:b,c"])
+    assert parser.paths == ["A:B", "C"]
+    parser.paths = ["x"]
+    assert parser.paths == ["x"]
+
+
+def test_multiple_float_has_no_ranges(parser):
+    parser.define("xs", type=float, multiple=True)
+    with pytest.raises(Error):
+        parser.parse_command_line(["prog", "--xs=1:2"])
+
+
+def test_multiple_int_single_element_range(parser):
+    parser.define("ports", type=int, multiple=True)
+    parser.parse_command_line(["prog", "--ports=5:5"])
+    assert parser.ports == [5]
+
+
+@pytest.mark.parametrize("text", ["   ", ",", "h"])
+def test_more_bad_timedeltas(parser, text):
+    parser.define("dur", type=datetime.timedelta)
+    with pytest.raises(Error):
+        parser.parse_command_line(["prog", f"--dur={text}"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1e3ms", datetime.timedelta(seconds=1)),
+        (" 2 weeks ", datetime.timedelta(weeks=2)),
+        ("1H", datetime.timedelta(hours=1)),
+        (".5m", datetime.timedelta(seconds=30)),
+        ("1d,1s", datetime.timedelta(days=1, seconds=1)),
+    ],
+)
+def test_more_timedeltas(parser, text, expected):
+    parser.define("dur", type=datetime.timedelta)
+    parser.parse_command_line(["prog", f"--dur={text}"])
+    assert parser.dur == expected
+
+
+def test_datetime_with_fraction(parser):
+    parser.define("when", type=datetime.datetime)
+    parser.parse_command_line(["prog", "--when=2020-01-02T03:04:05.25"])
+    assert parser.when == datetime.datetime(2020, 1, 2, 3, 4, 5, 250000)
+
+
+def test_set_callback_runs_and_wrong_type_does_not(parser):
+    seen = []
+    parser.define("port", type=int, callback=seen.append)
+    with pytest.raises(Error):
+        parser.port = "x"
+    assert seen == [] and parser.port is None
+
+
+def test_config_file_str_option_takes_string_as_is(parser, tmp_path):
+    parser.define("name", default="")
+    parser.parse_config_file(write(tmp_path / "c.py", 'name = "a,b"\n'))
+    assert parser.name == "a,b"
+
+
+def test_mockable_refuses_second_patch_of_same_name(parser):
+    parser.define("port", default=80)
+    mockable = parser.mockable()
+    with mock.patch.object(mockable, "port", 1):
+        with pytest.raises(AssertionError):
+            mockable.port = 2
+        assert parser.port == 1
+    assert parser.port == 80
+
+
+def test_mockable_nested_patches(parser):
+    parser.define("a", default=1)
+    parser.define("b", default=2)
+    mockable = parser.mockable()
+    with mock.patch.object(mockable, "a", 10), mock.patch.object(mockable, "b", 20):
+        assert (parser.a, parser.b) == (10, 20)
+    assert (parser.a, parser.b) == (1, 2)
+
+
+def test_iteration_is_a_snapshot(parser):
+    names = iter(parser)
+    parser.define("late")
+    assert list(names) == ["help"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
 
 __all__ = ["DEFAULT_COLORS", "DEFAULT_DATE_FORMAT", "DEFAULT_FORMAT", "LogFormatter"]
 
@@ -19,68 +18,81 @@ DEFAULT_FORMAT = (
 )
 DEFAULT_DATE_FORMAT = "%y%m%d %H:%M:%S"
 DEFAULT_COLORS: dict[int, int] = {
-    logging.DEBUG: 4,  # blue
-    logging.INFO: 2,  # green
-    logging.WARNING: 3,  # yellow
-    logging.ERROR: 1,  # red
     logging.CRITICAL: 5,  # magenta
+    logging.ERROR: 1,  # red
+    logging.WARNING: 3,  # yellow
+    logging.INFO: 2,  # green
+    logging.DEBUG: 4,  # blue
 }
 
-_INDENT = "    "
+_PLAIN = ("", "")
 
 
-def _curses_codes(colors: dict[int, int]) -> tuple[dict[int, str], str] | None:
-    """Ask terminfo for the escape sequences of ``colors``; None if it cannot."""
+def _terminfo_sequences(colors: dict[int, int]) -> tuple[dict[int, str], str] | None:
+    """The terminal's own escape sequences for ``colors`` and for "back to normal".
+
+    None when :mod:`curses` is missing or the terminal description has no colours.
+    """
     try:
         import curses
-    except ImportError:
-        return None
-    try:
+
         curses.setupterm()
-        if curses.tigetnum("colors") <= 0:
+        if curses.tigetnum("colors") < 1:
             return None
-        set_fg = curses.tigetstr("setaf") or curses.tigetstr("setf") or b""
-        normal = curses.tigetstr("sgr0") or b""
-    except Exception:
+        foreground = curses.tigetstr("setaf") or curses.tigetstr("setf")
+        reset = curses.tigetstr("sgr0") or b""
+        if not foreground:
+            return None
+        return {
+            level: curses.tparm(foreground, number).decode("ascii")
+            for level, number in colors.items()
+        }, reset.decode("ascii")
+    except Exception:  # no curses, unknown terminal, stdout without a descriptor...
         return None
-    if not set_fg:
-        return None
-    codes = {level: str(curses.tparm(set_fg, code), "ascii") for level, code in colors.items()}
-    return codes, str(normal, "ascii")
 
 
-def _windows_ansi_ok() -> bool:
-    """True when colorama has wrapped stderr so ANSI sequences work on Windows."""
+def _colorama_owns_stderr() -> bool:
+    """True once ``colorama.init()`` has wrapped stderr (ANSI codes then work on Windows)."""
     colorama = sys.modules.get("colorama")
-    if colorama is None:
-        return False
-    wrapped = getattr(getattr(colorama, "initialise", None), "wrapped_stderr", None)
+    setup = getattr(colorama, "initialise", None)
+    wrapped = getattr(setup, "wrapped_stderr", None)
     return wrapped is not None and wrapped is sys.stderr
 
 
-def _stderr_supports_color() -> bool:
-    """Whether records written to stderr may carry colour escape sequences."""
-    try:
-        if not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
-            return _windows_ansi_ok()
-    except Exception:
-        return False
-    if _curses_codes({}) is not None:
+def _color_capable() -> bool:
+    """Whether colour escapes written to stderr will show up as colour."""
+    if _colorama_owns_stderr():
         return True
-    return _windows_ansi_ok()
-
-
-def _safe_text(value: Any) -> str:
-    """Turn anything (including undecodable bytes) into text without raising."""
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return repr(value)
     try:
-        return str(value)
-    except Exception:
-        return repr(value)
+        interactive = bool(sys.stderr.isatty())
+    except Exception:  # replaced by an object without isatty, closed, ...
+        return False
+    return interactive and _terminfo_sequences({}) is not None
+
+
+def _palette(colors: dict[int, int]) -> dict[int, tuple[str, str]]:
+    """``{level: (start, stop)}`` escapes for ``colors``, or nothing without colour support."""
+    if not _color_capable():
+        return {}
+    sequences = _terminfo_sequences(colors)
+    if sequences is None:  # colorama: plain ANSI SGR foreground codes
+        return {level: (f"\x1b[3{number}m", "\x1b[0m") for level, number in colors.items()}
+    starts, stop = sequences
+    return {level: (start, stop) for level, start in starts.items()}
+
+
+def _message_of(record: logging.LogRecord) -> str:
+    """``record``'s text: undecodable bytes become their repr, bad arguments a note."""
+    raw = record.msg
+    if isinstance(raw, bytes) and not record.args:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return repr(raw)
+    try:
+        return record.getMessage()
+    except Exception as exc:
+        return f"Bad message ({exc!r}): {record.__dict__!r}"
 
 
 class LogFormatter(logging.Formatter):
@@ -121,52 +133,26 @@ class LogFormatter(logging.Formatter):
         color: bool = True,
         colors: dict[int, int] = DEFAULT_COLORS,
     ) -> None:
-        if style not in ("%", "{", "$"):
-            raise ValueError(f"Style must be one of: %, {{, $ (not {style!r})")
-        logging.Formatter.__init__(self, datefmt=datefmt)
-        self._fmt: str = fmt
-        self._style_char = style
-        self._colors: dict[int, str] = {}
-        self._normal = ""
-        if color and _stderr_supports_color():
-            codes = _curses_codes(colors)
-            if codes is not None:
-                self._colors, self._normal = codes
-            else:
-                self._colors = {level: f"\033[2;3{code}m" for level, code in colors.items()}
-                self._normal = "\033[0m"
-
-    def _apply_fmt(self, values: dict[str, Any]) -> str:
-        """Apply ``fmt`` to the record attributes in the configured style."""
-        if self._style_char == "{":
-            return self._fmt.format(**values)
-        if self._style_char == "$":
-            import string
-
-            return string.Template(self._fmt).substitute(values)
-        return self._fmt % values
+        # logging.Formatter checks ``style`` (ValueError) and builds the style
+        # object that formatMessage() applies; fmt is not validated, as in Tornado.
+        super().__init__(fmt, datefmt, style, validate=False)  # type: ignore[arg-type]
+        self._escapes = _palette(colors) if color else {}
+        self._stamped = self.usesTime()
 
     def format(self, record: logging.LogRecord) -> str:
         """Format ``record`` as text; never raises for bad messages or arguments."""
-        try:
-            message = record.getMessage()
-            record.message = _safe_text(message)
-        except Exception as exc:
-            record.message = f"Bad message ({exc!r}): {record.__dict__!r}"
-        record.asctime = self.formatTime(record, self.datefmt)
-        if record.levelno in self._colors:
-            record.color = self._colors[record.levelno]
-            record.end_color = self._normal
-        else:
-            record.color = record.end_color = ""
-        formatted = self._apply_fmt(record.__dict__)
+        record.message = _message_of(record)
+        if self._stamped:
+            record.asctime = self.formatTime(record, self.datefmt)
+        record.color, record.end_color = self._escapes.get(record.levelno, _PLAIN)
+        text = self.formatMessage(record)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
-        extra: list[str] = []
-        if record.exc_text:
-            extra.append(_safe_text(record.exc_text))
-        if record.stack_info:
-            extra.append(_safe_text(record.stack_info))
-        if extra:
-            formatted = "\n".join([formatted.rstrip(), *extra])
-        return formatted.replace("\n", "\n" + _INDENT)
+        if record.exc_text or record.stack_info:
+            parts = [text.rstrip()]
+            if record.exc_text:
+                parts.append(record.exc_text)
+            if record.stack_info:
+                parts.append(self.formatStack(record.stack_info))
+            text = "\n".join(parts)
+        return text.replace("\n", "\n    ")

@@ -10,6 +10,71 @@ from ._formatter import LogFormatter
 
 __all__ = ["define_logging_options", "enable_pretty_logging"]
 
+# (name, type, default, metavar, help) of each logging option, in --help order.
+_LOGGING_OPTIONS: tuple[tuple[str, type[Any], Any, str | None, str], ...] = (
+    (
+        "logging",
+        str,
+        "info",
+        "debug|info|warning|error|none",
+        "Log level to set; with 'none' squall leaves the logging configuration alone.",
+    ),
+    (
+        "log_to_stderr",
+        bool,
+        None,
+        None,
+        "Write records to stderr, coloured on a capable terminal. Unset: only "
+        "when --log_file_prefix is not given and the logger has no handler yet.",
+    ),
+    (
+        "log_file_prefix",
+        str,
+        None,
+        "PATH",
+        "Also write records to this file, rotated as the log_rotate_* options "
+        "say. Every process needs its own path (add the port, for instance).",
+    ),
+    (
+        "log_file_max_size",
+        int,
+        100_000_000,
+        None,
+        "Bytes a log file may grow to before it is rotated (size mode).",
+    ),
+    ("log_file_num_backups", int, 10, None, "How many rotated log files to keep."),
+    (
+        "log_rotate_when",
+        str,
+        "midnight",
+        None,
+        "Time unit for time-mode rotation, as TimedRotatingFileHandler's 'when': "
+        "S, M, H, D, W0-W6 or midnight.",
+    ),
+    ("log_rotate_interval", int, 1, None, "How many log_rotate_when units between rotations."),
+    ("log_rotate_mode", str, "size", None, "Rotate log files by 'size' or by 'time'."),
+)
+
+
+def _rotating_file(options: Any) -> logging.Handler:
+    """The file handler the ``log_rotate_mode`` option asks for."""
+    mode = options.log_rotate_mode
+    path = options.log_file_prefix
+    keep = options.log_file_num_backups
+    if mode == "time":
+        return logging.handlers.TimedRotatingFileHandler(
+            path,
+            when=options.log_rotate_when,
+            interval=options.log_rotate_interval,
+            backupCount=keep,
+            encoding="utf-8",
+        )
+    if mode == "size":
+        return logging.handlers.RotatingFileHandler(
+            path, maxBytes=options.log_file_max_size, backupCount=keep, encoding="utf-8"
+        )
+    raise ValueError(f'log_rotate_mode should be "size" or "time", not "{mode}"')
+
 
 def enable_pretty_logging(options: Any = None, logger: logging.Logger | None = None) -> None:
     """Attach :class:`LogFormatter` handlers to ``logger`` following the logging options.
@@ -29,43 +94,24 @@ def enable_pretty_logging(options: Any = None, logger: logging.Logger | None = N
     no other handler.
     """
     if options is None:
-        import squall.options
-
-        options = squall.options.options
-    if options.logging is None or options.logging.lower() == "none":
+        from squall.options import options
+    level = options.logging
+    if level is None or level.lower() == "none":
         return
-    if logger is None:
-        logger = logging.getLogger()
-    logger.setLevel(getattr(logging, options.logging.upper()))
+    target = logging.getLogger() if logger is None else logger
+    target.setLevel(level.upper())
+    handlers: list[logging.Handler] = []
     if options.log_file_prefix:
-        mode = options.log_rotate_mode
-        handler: logging.Handler
-        if mode == "size":
-            handler = logging.handlers.RotatingFileHandler(
-                filename=options.log_file_prefix,
-                mode="a",
-                maxBytes=options.log_file_max_size,
-                backupCount=options.log_file_num_backups,
-                encoding="utf-8",
-            )
-        elif mode == "time":
-            handler = logging.handlers.TimedRotatingFileHandler(
-                filename=options.log_file_prefix,
-                when=options.log_rotate_when,
-                interval=options.log_rotate_interval,
-                backupCount=options.log_file_num_backups,
-                encoding="utf-8",
-            )
-        else:
-            raise ValueError(
-                f'The value of log_rotate_mode option should be "size" or "time", not "{mode}".'
-            )
-        handler.setFormatter(LogFormatter(color=False))
-        logger.addHandler(handler)
-    if options.log_to_stderr or (options.log_to_stderr is None and not logger.handlers):
-        stream_handler = logging.StreamHandler()
-        stream_handler.setFormatter(LogFormatter())
-        logger.addHandler(stream_handler)
+        file_handler = _rotating_file(options)
+        file_handler.setFormatter(LogFormatter(color=False))
+        handlers.append(file_handler)
+    to_stderr = options.log_to_stderr
+    if to_stderr or (to_stderr is None and not handlers and not target.handlers):
+        console = logging.StreamHandler()
+        console.setFormatter(LogFormatter())
+        handlers.append(console)
+    for handler in handlers:
+        target.addHandler(handler)
 
 
 def define_logging_options(options: Any = None) -> None:
@@ -77,64 +123,12 @@ def define_logging_options(options: Any = None) -> None:
     Defines ``logging``, ``log_to_stderr``, ``log_file_prefix``,
     ``log_file_max_size``, ``log_file_num_backups``, ``log_rotate_when``,
     ``log_rotate_interval`` and ``log_rotate_mode``, and adds a parse callback
-    that calls :func:`enable_pretty_logging` with them.
+    that calls :func:`enable_pretty_logging` with them.  In ``--help`` they
+    are listed under ``squall.log``.
     """
     if options is None:
-        import squall.options
-
-        options = squall.options.options
-    options.define(
-        "logging",
-        default="info",
-        help="Set the Python log level. If 'none', squall won't touch the logging configuration.",
-        metavar="debug|info|warning|error|none",
-    )
-    options.define(
-        "log_to_stderr",
-        type=bool,
-        default=None,
-        help=(
-            "Send log output to stderr (colorized if possible). By default use stderr "
-            "if --log_file_prefix is not set and no other logging is configured."
-        ),
-    )
-    options.define(
-        "log_file_prefix",
-        type=str,
-        default=None,
-        metavar="PATH",
-        help=(
-            "Path prefix for log files. Note that if you are running multiple squall "
-            "processes, log_file_prefix must be different for each of them (e.g. "
-            "include the port number)"
-        ),
-    )
-    options.define(
-        "log_file_max_size",
-        type=int,
-        default=100 * 1000 * 1000,
-        help="max size of log files before rollover",
-    )
-    options.define("log_file_num_backups", type=int, default=10, help="number of log files to keep")
-    options.define(
-        "log_rotate_when",
-        type=str,
-        default="midnight",
-        help=(
-            "specify the type of TimedRotatingFileHandler interval "
-            "other options:('S', 'M', 'H', 'D', 'W0'-'W6')"
-        ),
-    )
-    options.define(
-        "log_rotate_interval",
-        type=int,
-        default=1,
-        help="The interval value of timed rotating",
-    )
-    options.define(
-        "log_rotate_mode",
-        type=str,
-        default="size",
-        help="The mode of rotating files(time or size)",
-    )
+        from squall.options import options
+    for name, kind, default, metavar, text in _LOGGING_OPTIONS:
+        options.define(name, default=default, type=kind, help=text, metavar=metavar)
+    # Looked up at call time, so a patched enable_pretty_logging is honoured.
     options.add_parse_callback(lambda: enable_pretty_logging(options))

@@ -1,12 +1,14 @@
-"""The option registry: define options, parse them from argv or a config file, print help."""
+"""The option registry: declare options, fill them from argv or a config file, print help."""
 
 from __future__ import annotations
 
 import os
 import sys
 import textwrap
-import types
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from operator import attrgetter
+from types import FrameType
 from typing import Any, TextIO
 
 from ._values import Error, convert
@@ -14,99 +16,113 @@ from ._values import Error, convert
 __all__ = ["OptionParser"]
 
 _UNSET: Any = object()
-_THIS_DIR = os.path.normcase(os.path.dirname(os.path.abspath(__file__)))
+_HELP_INDENT = 35  # "  --" + a 30-column flag + one space
+_HELP_WIDTH = 79 - _HELP_INDENT
+_OWN_PREFIX = __name__.rpartition(".")[0] + "."  # "squall.options."
 
 
-def _normalize_name(name: str) -> str:
-    """Options are the same whether written with dashes or underscores."""
+def _key(name: str) -> str:
+    """The registry key of an option name: ``-`` and ``_`` are interchangeable."""
     return name.replace("_", "-")
 
 
-def _caller_file() -> str:
-    """File name of the first frame outside this package (the code calling ``define``)."""
-    frame: types.FrameType | None = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if os.path.normcase(os.path.dirname(os.path.abspath(filename))) != _THIS_DIR:
-            return filename
+def _public_module(module: str) -> str:
+    """``squall.log._setup`` -> ``squall.log``: the name up to the first private part."""
+    kept: list[str] = []
+    for part in module.split("."):
+        if part.startswith("_"):
+            break
+        kept.append(part)
+    return ".".join(kept)
+
+
+def _definition_site() -> str:
+    """Name where ``define`` was called from, skipping squall.options' own frames.
+
+    Application code is named by its file, as in Tornado.  Squall's own modules
+    are named by their public package (``squall.log``), never by the private
+    file that happens to hold the code.
+    """
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and f"{frame.f_globals.get('__name__')}.".startswith(_OWN_PREFIX):
         frame = frame.f_back
-    return ""
+    if frame is None:
+        return ""
+    module = frame.f_globals.get("__name__")
+    if isinstance(module, str) and module.startswith("squall."):
+        return _public_module(module)
+    return frame.f_code.co_filename
 
 
-class _Option:
-    """One defined option: its metadata, its type conversion and its current value."""
+@dataclass(eq=False)
+class _Entry:
+    """An option's declaration together with its current value."""
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        default: Any,
-        type_: type[Any],
-        help: str | None,
-        metavar: str | None,
-        multiple: bool,
-        file_name: str,
-        group_name: str,
-        callback: Callable[[Any], None] | None,
-    ) -> None:
-        if default is None and multiple:
-            default = []
-        self.name = name
-        self.type = type_
-        self.help = help
-        self.metavar = metavar
-        self.multiple = multiple
-        self.file_name = file_name
-        self.group_name = group_name
-        self.callback = callback
-        self.default = default
-        self._value: Any = _UNSET
+    name: str
+    kind: Any
+    default: Any
+    help: str | None
+    metavar: str | None
+    multiple: bool
+    origin: str
+    group: str
+    callback: Callable[[Any], None] | None
+    current: Any = _UNSET
 
-    def value(self) -> Any:
-        """The current value, or the default if never set."""
-        return self.default if self._value is _UNSET else self._value
+    def get(self) -> Any:
+        return self.default if self.current is _UNSET else self.current
 
-    def _type_name(self) -> str:
-        return getattr(self.type, "__name__", repr(self.type))
-
-    def parse(self, value: str) -> Any:
-        """Set the option from its command-line/config text and return the new value."""
-        if self.multiple:
-            items: list[Any] = []
-            is_int = issubclass(self.type, int) and self.type is not bool
-            for part in value.split(","):
-                if is_int:
-                    low_text, _, high_text = part.partition(":")
-                    low = convert(self.type, self.name, low_text)
-                    high = convert(self.type, self.name, high_text) if high_text else low
-                    items.extend(range(low, high + 1))
-                else:
-                    items.append(convert(self.type, self.name, part))
-            self._value = items
-        else:
-            self._value = convert(self.type, self.name, value)
+    def store(self, value: Any) -> None:
+        self.current = value
         if self.callback is not None:
-            self.callback(self._value)
-        return self.value()
+            self.callback(value)
 
-    def set(self, value: Any) -> None:
-        """Set the option to an already-typed value (checked against the option's type)."""
+    def kind_name(self) -> str:
+        return getattr(self.kind, "__name__", repr(self.kind))
+
+    def from_text(self, text: str) -> None:
+        """Convert command-line style text (a comma list when ``multiple``) and store it."""
+        if not self.multiple:
+            self.store(convert(self.kind, self.name, text))
+            return
+        ranges = (
+            isinstance(self.kind, type) and issubclass(self.kind, int) and self.kind is not bool
+        )
+        values: list[Any] = []
+        for piece in text.split(","):
+            if ranges and ":" in piece:
+                first, last = (convert(self.kind, self.name, end) for end in piece.split(":", 1))
+                values.extend(range(first, last + 1))
+            else:
+                values.append(convert(self.kind, self.name, piece))
+        self.store(values)
+
+    def fits(self, value: Any) -> bool:
+        return value is None or not isinstance(self.kind, type) or isinstance(value, self.kind)
+
+    def accept(self, value: Any) -> None:
+        """Store an already-typed value after checking it against the option's type."""
         if self.multiple:
-            if not isinstance(value, list):
-                raise Error(f"Option {self.name!r} is required to be a list of {self._type_name()}")
-            for item in value:
-                if item is not None and not isinstance(item, self.type):
-                    raise Error(
-                        f"Option {self.name!r} is required to be a list of {self._type_name()}"
-                    )
-        elif value is not None and not isinstance(value, self.type):
+            if not (isinstance(value, list) and all(map(self.fits, value))):
+                raise Error(f"Option {self.name!r} is required to be a list of {self.kind_name()}")
+        elif not self.fits(value):
             raise Error(
-                f"Option {self.name!r} is required to be a {self._type_name()} "
-                f"({type(value)} given)"
+                f"Option {self.name!r} is required to be a {self.kind_name()} ({type(value)} given)"
             )
-        self._value = value
-        if self.callback is not None:
-            self.callback(self._value)
+        self.store(value)
+
+    def help_lines(self) -> list[str]:
+        flag = _key(self.name)
+        if self.metavar:
+            flag = f"{flag}={self.metavar}"
+        text = self.help or ""
+        if self.default is not None and self.default != "":
+            text = f"{text} (default {self.default})"
+        wrapped = textwrap.wrap(text, _HELP_WIDTH)
+        if not wrapped or len(flag) > _HELP_INDENT - 5:
+            wrapped.insert(0, "")
+        indent = " " * _HELP_INDENT
+        return [f"  --{flag:<30} {wrapped[0]}", *(indent + line for line in wrapped[1:])]
 
 
 class OptionParser:
@@ -120,58 +136,54 @@ class OptionParser:
     names raise :class:`AttributeError`.
     """
 
+    _registry: dict[str, _Entry]
+    _after_parse: list[Callable[[], None]]
+
     def __init__(self) -> None:
-        self.__dict__["_options"] = {}
-        self.__dict__["_parse_callbacks"] = []
-        self._define_option(
-            "help",
-            type_=bool,
-            help="show this help information",
-            callback=self._help_callback,
-            file_name="",
-            group="",
+        object.__setattr__(self, "_registry", {})
+        object.__setattr__(self, "_after_parse", [])
+        self._registry["help"] = _Entry(
+            "help", bool, None, "show this help information", None, False, "", "", self._on_help
         )
 
-    _options: dict[str, _Option]
-    _parse_callbacks: list[Callable[[], None]]
+    def _entry(self, name: str) -> _Entry:
+        registry: dict[str, _Entry] = self.__dict__.get("_registry", {})
+        entry = registry.get(_key(name))
+        if entry is None:
+            raise AttributeError(f"Unrecognized option {_key(name)!r}")
+        return entry
 
-    # -- mapping/attribute access -------------------------------------------------
+    # -- reading and writing values -----------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
-        options = self.__dict__.get("_options")
-        if options is None:
-            raise AttributeError(name)
-        normalized = _normalize_name(name)
-        if normalized in options:
-            return options[normalized].value()
-        raise AttributeError(f"Unrecognized option {normalized!r}")
+        return self._entry(name).get()
 
     def __setattr__(self, name: str, value: Any) -> None:
-        normalized = _normalize_name(name)
-        if normalized in self._options:
-            self._options[normalized].set(value)
-            return
-        raise AttributeError(f"Unrecognized option {normalized!r}")
-
-    def __iter__(self) -> Iterator[str]:
-        return (option.name for option in self._options.values())
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and _normalize_name(name) in self._options
+        self._entry(name).accept(value)
 
     def __getitem__(self, name: str) -> Any:
-        return self.__getattr__(name)
+        return self._entry(name).get()
 
     def __setitem__(self, name: str, value: Any) -> None:
-        self.__setattr__(name, value)
+        self._entry(name).accept(value)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and _key(name) in self._registry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([entry.name for entry in self._registry.values()])
 
     def items(self) -> Iterable[tuple[str, Any]]:
-        """Every option as a ``(name, value)`` tuple."""
-        return [(option.name, option.value()) for option in self._options.values()]
+        """Every option as a ``(name, value)`` pair, in definition order."""
+        return [(entry.name, entry.get()) for entry in self._registry.values()]
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain ``dict`` from every option name to its current value."""
+        return dict(self.items())
 
     def groups(self) -> set[str]:
-        """The set of option group names (by default the files that defined them)."""
-        return {option.group_name for option in self._options.values()}
+        """The group names in use (by default, where each option was defined)."""
+        return {entry.group for entry in self._registry.values()}
 
     def group_dict(self, group: str) -> dict[str, Any]:
         """Map each option of ``group`` to its value (all options when ``group`` is empty).
@@ -183,16 +195,12 @@ class OptionParser:
             app = Application(routes, **web_settings)
         """
         return {
-            option.name: option.value()
-            for option in self._options.values()
-            if not group or group == option.group_name
+            entry.name: entry.get()
+            for entry in self._registry.values()
+            if not group or entry.group == group
         }
 
-    def as_dict(self) -> dict[str, Any]:
-        """A plain ``dict`` from every option name to its current value."""
-        return {option.name: option.value() for option in self._options.values()}
-
-    # -- defining -----------------------------------------------------------------
+    # -- declaring ------------------------------------------------------------------
 
     def define(
         self,
@@ -218,56 +226,26 @@ class OptionParser:
         :arg multiple: accept a comma-separated list (integer types also
             accept ``lo:hi`` ranges, inclusive).
         :arg group: group for :meth:`print_help` and :meth:`group_dict`;
-            by default the file that called ``define``.
+            by default the file that called ``define`` (for options squall
+            itself defines, the public module, such as ``squall.log``).
         :arg callback: receives the value each time parsing (or assignment) sets it.
         :raises Error: if an option of that (normalised) name already exists;
-            the message names the file that defined it first.
+            the message names where it was defined first.
         """
-        self._define_option(
-            name,
-            default=default,
-            type_=type,
-            help=help,
-            metavar=metavar,
-            multiple=multiple,
-            group=group,
-            callback=callback,
-            file_name=_caller_file(),
+        key = _key(name)
+        taken = self._registry.get(key)
+        if taken is not None:
+            raise Error(f"Option {key!r} already defined in {taken.origin}")
+        if type is None:
+            type = str if multiple or default is None else default.__class__
+        if multiple and default is None:
+            default = []
+        origin = _definition_site()
+        self._registry[key] = _Entry(
+            name, type, default, help, metavar, multiple, origin, group or origin, callback
         )
 
-    def _define_option(
-        self,
-        name: str,
-        *,
-        file_name: str,
-        default: Any = None,
-        type_: type[Any] | None = None,
-        help: str | None = None,
-        metavar: str | None = None,
-        multiple: bool = False,
-        group: str | None = None,
-        callback: Callable[[Any], None] | None = None,
-    ) -> None:
-        normalized = _normalize_name(name)
-        if normalized in self._options:
-            raise Error(
-                f"Option {normalized!r} already defined in {self._options[normalized].file_name}"
-            )
-        if type_ is None:
-            type_ = default.__class__ if (not multiple and default is not None) else str
-        self._options[normalized] = _Option(
-            name,
-            default=default,
-            type_=type_,
-            help=help,
-            metavar=metavar,
-            multiple=multiple,
-            file_name=file_name,
-            group_name=group or file_name,
-            callback=callback,
-        )
-
-    # -- parsing ------------------------------------------------------------------
+    # -- parsing --------------------------------------------------------------------
 
     def parse_command_line(self, args: list[str] | None = None, final: bool = True) -> list[str]:
         """Parse ``--name=value`` options from ``args`` (default :data:`sys.argv`).
@@ -283,32 +261,28 @@ class OptionParser:
         :raises Error: for unknown options (after printing help), a missing
             value, or a value of the wrong type.
         """
-        if args is None:
-            args = sys.argv
-        remaining: list[str] = []
-        for index in range(1, len(args)):
-            arg = args[index]
-            if not arg.startswith("-"):
-                remaining = list(args[index:])
+        argv = sys.argv if args is None else args
+        rest: list[str] = []
+        for position in range(1, len(argv)):
+            arg = argv[position]
+            if arg[:1] != "-" or arg == "--":
+                # A plain argument is kept; the "--" separator itself is dropped.
+                rest = list(argv[position + 1 if arg == "--" else position :])
                 break
-            if arg == "--":
-                remaining = list(args[index + 1 :])
-                break
-            name, equals, value = arg.lstrip("-").partition("=")
-            normalized = _normalize_name(name)
-            option = self._options.get(normalized)
-            if option is None:
+            name, has_value, text = arg.lstrip("-").partition("=")
+            entry = self._registry.get(_key(name))
+            if entry is None:
                 self.print_help()
-                raise Error(f"Unrecognized command line option: {normalized!r}")
-            if not equals:
-                if option.type is bool:
-                    value = "true"
-                else:
-                    raise Error(f"Option {normalized!r} requires a value")
-            option.parse(value)
+                raise Error(f"Unrecognized command line option: {_key(name)!r}")
+            if has_value:
+                entry.from_text(text)
+            elif entry.kind is bool:
+                entry.store([True] if entry.multiple else True)
+            else:
+                raise Error(f"Option {_key(name)!r} requires a value")
         if final:
             self.run_parse_callbacks()
-        return remaining
+        return rest
 
     def parse_config_file(self, path: str, final: bool = True) -> None:
         """Execute the Python file ``path`` and take option values from its globals.
@@ -324,66 +298,55 @@ class OptionParser:
         :raises Error: for values of the wrong type.
         :raises OSError: when opening or reading ``path`` fails.
         """
-        config: dict[str, Any] = {"__file__": os.path.abspath(path)}
-        with open(path, "rb") as source:
-            code = compile(source.read(), path, "exec")
-        exec(code, config, config)
-        for name, value in config.items():
-            option = self._options.get(_normalize_name(name))
-            if option is None:
+        with open(path, "rb") as stream:
+            code = compile(stream.read(), path, "exec")
+        scope: dict[str, Any] = {"__file__": os.path.abspath(path)}
+        exec(code, scope)
+        for name, value in scope.items():
+            entry = self._registry.get(_key(name))
+            if entry is None:
                 continue
-            if option.multiple and not isinstance(value, (list, str)):
+            if isinstance(value, str) and (entry.multiple or entry.kind is not str):
+                entry.from_text(value)
+            elif entry.multiple and not isinstance(value, list):
                 raise Error(
-                    f"Option {option.name!r} is required to be a list of "
-                    f"{option._type_name()} or a comma-separated string"
+                    f"Option {entry.name!r} is required to be a list of "
+                    f"{entry.kind_name()} or a comma-separated string"
                 )
-            if isinstance(value, str) and (option.type is not str or option.multiple):
-                option.parse(value)
             else:
-                option.set(value)
+                entry.accept(value)
         if final:
             self.run_parse_callbacks()
 
-    # -- help and callbacks ---------------------------------------------------------
+    # -- help and callbacks -----------------------------------------------------------
 
     def print_help(self, file: TextIO | None = None) -> None:
         """Write a usage summary of every option, one section per group, to ``file`` or stderr."""
-        out = sys.stderr if file is None else file
-        print(f"Usage: {sys.argv[0] if sys.argv else ''} [OPTIONS]", file=out)
-        print("\nOptions:\n", file=out)
-        by_group: dict[str, list[_Option]] = {}
-        for option in self._options.values():
-            by_group.setdefault(option.group_name, []).append(option)
-        for group_name, group_options in sorted(by_group.items()):
-            if group_name:
-                print(f"\n{os.path.normpath(group_name)} options:\n", file=out)
-            for option in sorted(group_options, key=lambda opt: opt.name):
-                prefix = _normalize_name(option.name)
-                if option.metavar:
-                    prefix += "=" + option.metavar
-                description = option.help or ""
-                if option.default is not None and option.default != "":
-                    description += f" (default {option.default})"
-                lines = textwrap.wrap(description, 79 - 35)
-                if len(prefix) > 30 or not lines:
-                    lines.insert(0, "")
-                print(f"  --{prefix:<30} {lines[0]}", file=out)
-                for line in lines[1:]:
-                    print(f"{' ':<34} {line}", file=out)
-        print(file=out)
+        sections: dict[str, list[_Entry]] = {}
+        for entry in self._registry.values():
+            sections.setdefault(entry.group, []).append(entry)
+        program = sys.argv[0] if sys.argv else ""
+        lines = [f"Usage: {program} [OPTIONS]", "", "Options:", ""]
+        for group in sorted(sections):
+            if group:
+                lines += ["", f"{os.path.normpath(group)} options:", ""]
+            for entry in sorted(sections[group], key=attrgetter("name")):
+                lines += entry.help_lines()
+        lines.append("")
+        print("\n".join(lines), file=sys.stderr if file is None else file)
 
-    def _help_callback(self, value: bool) -> None:
+    def _on_help(self, value: bool) -> None:
         if value:
             self.print_help()
             sys.exit(0)
 
     def add_parse_callback(self, callback: Callable[[], None]) -> None:
         """Register ``callback`` to be invoked after each final (``final=True``) parse."""
-        self._parse_callbacks.append(callback)
+        self._after_parse.append(callback)
 
     def run_parse_callbacks(self) -> None:
         """Invoke the registered parse callbacks, oldest first."""
-        for callback in list(self._parse_callbacks):
+        for callback in tuple(self._after_parse):
             callback()
 
     def mockable(self) -> _Mockable:
@@ -397,21 +360,28 @@ class OptionParser:
 
 
 class _Mockable:
-    """Adapter letting :mod:`unittest.mock` patch and restore options."""
+    """Stand-in for an :class:`OptionParser` that :mod:`unittest.mock` can patch.
 
-    def __init__(self, options: OptionParser) -> None:
-        self.__dict__["_options"] = options
-        self.__dict__["_originals"] = {}
+    Setting an attribute sets the option and remembers its old value;
+    deleting the attribute (which is how ``mock.patch`` undoes itself) puts
+    the old value back.
+    """
+
+    def __init__(self, parser: OptionParser) -> None:
+        object.__setattr__(self, "_parser", parser)
+        object.__setattr__(self, "_saved", {})
+
+    _parser: OptionParser
+    _saved: dict[str, Any]
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.__dict__["_options"], name)
+        return getattr(self._parser, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        originals: dict[str, Any] = self.__dict__["_originals"]
-        if name in originals:
-            raise AssertionError("don't reuse mockable objects")
-        originals[name] = getattr(self.__dict__["_options"], name)
-        setattr(self.__dict__["_options"], name, value)
+        if name in self._saved:
+            raise AssertionError(f"option {name!r} is already patched through this object")
+        self._saved[name] = getattr(self._parser, name)
+        setattr(self._parser, name, value)
 
     def __delattr__(self, name: str) -> None:
-        setattr(self.__dict__["_options"], name, self.__dict__["_originals"].pop(name))
+        setattr(self._parser, name, self._saved.pop(name))

@@ -1,131 +1,150 @@
-"""Turning option strings into typed values: bools, dates, durations, lists and ranges."""
+"""From option text to typed values: booleans, dates, durations, lists and ranges.
+
+Every failure surfaces as :class:`Error` (the only exception name users see);
+the instance raised for a bad value is additionally a :class:`ValueError`.
+"""
 
 from __future__ import annotations
 
 import datetime
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
-__all__ = ["Error", "parse_bool", "parse_datetime", "parse_timedelta"]
+__all__ = ["Error", "convert", "parse_bool", "parse_datetime", "parse_timedelta"]
 
 
 class Error(Exception):
-    """Base error for bad option definitions, values and config files."""
+    """Raised for a bad option definition, command line, config file or value."""
 
 
-class _BadValue(Error, ValueError):
-    """A value that cannot be converted to its option's type.
+class _ValueProblem(Error, ValueError):
+    # What a value that will not convert raises: an ``Error`` as documented, and a
+    # ``ValueError`` as code written against ``int("x")`` expects.  It presents
+    # itself everywhere (tracebacks, reprs, pickles) as ``squall.options.Error``.
+    def __reduce__(self) -> tuple[Callable[..., _ValueProblem], tuple[Any, ...]]:
+        return _value_problem, self.args
 
-    It is both an :class:`Error` (squall's documented error) and a
-    :class:`ValueError` (what Tornado lets escape from ``int("x")``), so code
-    written for either keeps working.
-    """
+
+_ValueProblem.__name__ = _ValueProblem.__qualname__ = "Error"
+_ValueProblem.__module__ = "squall.options"
 
 
-_DATETIME_FORMATS = (
-    "%a %b %d %H:%M:%S %Y",
-    "%Y-%m-%d %H:%M:%S.%f",
+def _value_problem(*args: Any) -> _ValueProblem:
+    """Rebuild an unpickled bad-value error (pickle cannot find the class by its name)."""
+    return _ValueProblem(*args)
+
+
+def _reject(message: str) -> NoReturn:
+    raise _ValueProblem(message)
+
+
+# Tried in order; the first that fits wins.
+_WHEN_LAYOUTS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M:%S.%f",
     "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%f",
     "%Y%m%d %H:%M:%S",
     "%Y%m%d %H:%M",
     "%Y-%m-%d",
     "%Y%m%d",
     "%H:%M:%S",
     "%H:%M",
+    "%a %b %d %H:%M:%S %Y",
 )
 
 
 def parse_datetime(value: str) -> datetime.datetime:
-    """Parse a date and/or time in one of the accepted formats.
+    """Read a date, a time of day or both.
 
-    Accepts ``2020-01-02 03:04:05``, ``2020-01-02 03:04``, ``2020-01-02T03:04``,
-    ``20200102 03:04:05``, ``2020-01-02``, ``20200102``, ``03:04:05``,
-    ``03:04`` and ``ctime`` output (Tornado's formats), plus ISO ``T`` with
-    seconds and fractional seconds.
+    Dates are ``YYYY-MM-DD`` or ``YYYYMMDD``, optionally followed (after a
+    space, or ``T`` for the dashed form) by ``HH:MM``, ``HH:MM:SS`` or
+    ``HH:MM:SS.ffffff``; a bare ``HH:MM[:SS]`` and :func:`time.ctime` output
+    are accepted too.
 
-    :raises Error: if no format matches.
+    :raises Error: when no layout fits.
     """
     text = value.strip()
-    for fmt in _DATETIME_FORMATS:
+    for layout in _WHEN_LAYOUTS:
         try:
-            return datetime.datetime.strptime(text, fmt)
+            return datetime.datetime.strptime(text, layout)
         except ValueError:
-            continue
-    raise _BadValue(f"Unrecognized date/time format: {value!r}")
+            pass
+    _reject(f"Unrecognized date/time format: {value!r}")
 
 
-_UNIT_SECONDS: dict[str, float] = {}
-for _names, _seconds in (
-    (("us", "usec", "usecs", "microsecond", "microseconds"), 1e-6),
-    (("ms", "msec", "msecs", "millisecond", "milliseconds"), 1e-3),
-    (("", "s", "sec", "secs", "second", "seconds"), 1.0),
-    (("m", "min", "mins", "minute", "minutes"), 60.0),
-    (("h", "hr", "hrs", "hour", "hours"), 3600.0),
-    (("d", "day", "days"), 86400.0),
-    (("w", "wk", "wks", "week", "weeks"), 7 * 86400.0),
-):
-    for _name in _names:
-        _UNIT_SECONDS[_name] = _seconds
+# Each spelling of a unit, mapped to the timedelta keyword it feeds.
+_UNIT_KEYWORD = {
+    spelling: keyword
+    for keyword, spellings in (
+        ("microseconds", "us usec usecs microsecond microseconds"),
+        ("milliseconds", "ms msec msecs millisecond milliseconds"),
+        ("seconds", "s sec secs second seconds"),
+        ("minutes", "m min mins minute minutes"),
+        ("hours", "h hr hrs hour hours"),
+        ("days", "d day days"),
+        ("weeks", "w wk wks week weeks"),
+    )
+    for spelling in spellings.split()
+}
+_UNIT_KEYWORD[""] = "seconds"
 
-_NUMBER_UNIT = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z]*)\s*,?")
+_AMOUNT = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z]*)\s*,?")
 
 
 def parse_timedelta(value: str) -> datetime.timedelta:
-    """Parse a duration such as ``"1h 30m"``, ``"45"`` (seconds) or ``"2.5 days"``.
+    """Read a duration made of amounts with units, e.g. ``"1h 30m"``, ``"2.5 days"``.
 
-    Each part is a number and an optional unit: ``us``, ``ms``, ``s``/``sec``,
-    ``m``/``min``, ``h``/``hr``, ``d``, ``w`` (singular and plural spelt-out
-    names work too); parts may be separated by spaces or commas or nothing.
+    A bare number is seconds.  Units: ``us``, ``ms``, ``s``, ``m``/``min``,
+    ``h``/``hr``, ``d``, ``w`` and their spelt-out singular and plural names.
+    Amounts may be separated by spaces, commas or nothing at all.
 
-    :raises Error: on text that is not a sequence of number-and-unit parts.
+    :raises Error: for anything else (including an empty string).
     """
-    text = value.strip()
-    if not text:
-        raise _BadValue(f"Unrecognized timedelta format: {value!r}")
-    total = datetime.timedelta()
+    end = len(value)
     pos = 0
-    while pos < len(text):
-        match = _NUMBER_UNIT.match(text, pos)
-        if match is None or match.end() == pos:
-            raise _BadValue(f"Unrecognized timedelta format: {value!r}")
-        number, unit = match.group(1), match.group(2).lower()
-        if unit not in _UNIT_SECONDS:
-            raise _BadValue(f"Unrecognized timedelta unit {unit!r} in {value!r}")
-        if unit in ("us", "usec", "usecs", "microsecond", "microseconds"):
-            total += datetime.timedelta(microseconds=float(number))
-        elif unit in ("ms", "msec", "msecs", "millisecond", "milliseconds"):
-            total += datetime.timedelta(milliseconds=float(number))
-        else:
-            total += datetime.timedelta(seconds=float(number) * _UNIT_SECONDS[unit])
-        pos = match.end()
+    total = datetime.timedelta()
+    while pos < end and not value[pos:].isspace():
+        found = _AMOUNT.match(value, pos)
+        if found is None:
+            _reject(f"Unrecognized timedelta format: {value!r}")
+        keyword = _UNIT_KEYWORD.get(found[2].lower())
+        if keyword is None:
+            _reject(f"Unrecognized timedelta unit {found[2]!r} in {value!r}")
+        total += datetime.timedelta(**{keyword: float(found[1])})
+        pos = found.end()
+    if pos == 0:
+        _reject(f"Unrecognized timedelta format: {value!r}")
     return total
 
 
 def parse_bool(value: str) -> bool:
-    """Parse a boolean like Tornado: false only for ``false``, ``0`` and ``f`` (any case)."""
-    return value.lower() not in ("false", "0", "f")
+    """Any text is true except ``false``, ``f`` and ``0`` in any letter case."""
+    return value.lower() not in {"false", "f", "0"}
+
+
+_SPECIAL: dict[Any, Callable[[str], Any]] = {
+    datetime.datetime: parse_datetime,
+    datetime.timedelta: parse_timedelta,
+    bool: parse_bool,
+}
 
 
 def convert(type_: Any, name: str, value: str) -> Any:
-    """Convert one string item to ``type_`` for option ``name``.
+    """Turn one piece of option text into a value of ``type_`` for option ``name``.
 
-    :raises Error: (also a :class:`ValueError`) when conversion fails.
+    :raises Error: (which is then also a :class:`ValueError`) when it does not convert.
     """
-    if type_ is datetime.datetime:
-        return parse_datetime(value)
-    if type_ is datetime.timedelta:
-        return parse_timedelta(value)
-    if type_ is bool:
-        return parse_bool(value)
     if type_ is str:
         return value
+    special = _SPECIAL.get(type_)
+    if special is not None:
+        return special(value)
     try:
         return type_(value)
-    except (ValueError, TypeError) as exc:
-        raise _BadValue(
-            f"Option {name!r}: invalid {getattr(type_, '__name__', type_)} value {value!r} ({exc})"
-        ) from exc
+    except (TypeError, ValueError) as exc:
+        kind = getattr(type_, "__name__", type_)
+        raise _ValueProblem(f"Option {name!r}: {value!r} is not a valid {kind} ({exc})") from exc
