@@ -194,6 +194,39 @@ def test_start_is_idempotent_per_loop():
         loop.close()
 
 
+def test_start_polls_then_stops_after_restarting(tmp_path, fresh, monkeypatch):
+    from squall.ioloop import IOLoop
+
+    restarts = []
+    monkeypatch.setattr(_reloader, "_restart", lambda: restarts.append(1))
+    path = tmp_path / "settings.cfg"
+    path.write_text("a=1\n", encoding="utf-8")
+    squall.autoreload.watch(str(path))
+
+    async def main():
+        squall.autoreload.start(check_time=10)
+        watcher = _reloader._watchers[IOLoop.current()]
+        for _ in range(1000):
+            if str(path) in watcher.stamps:
+                break
+            await asyncio.sleep(0.01)
+        touch_later(path)
+        for _ in range(1000):
+            if restarts:
+                break
+            await asyncio.sleep(0.01)
+        # Several more periods: a watcher still polling would restart again.
+        await asyncio.sleep(0.1)
+
+    loop = IOLoop(make_current=False)
+    try:
+        loop.run_sync(main, timeout=30)
+    finally:
+        _reloader._watchers.pop(loop, None)
+        loop.close()
+    assert restarts == [1]
+
+
 def test_wrapper_usage_error(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "squall.autoreload"],
