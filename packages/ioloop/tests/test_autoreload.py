@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 import squall.autoreload
@@ -76,96 +78,153 @@ def test_public_interface():
     assert set(squall.autoreload.__all__) == {"start", "wait", "watch", "add_reload_hook", "main"}
 
 
-def test_watch_adds_file(monkeypatch):
-    monkeypatch.setattr(_reloader, "_watched_files", set())
+@pytest.fixture
+def fresh(monkeypatch):
+    """A clean process-wide autoreload state for one test."""
+    settings = _reloader._Settings()
+    monkeypatch.setattr(_reloader, "_settings", settings)
+    return settings
+
+
+@pytest.fixture
+def watcher():
+    """A watcher on a loop that never runs: its checks are driven by hand."""
+    loop = asyncio.new_event_loop()
+    try:
+        yield _reloader._Watcher(loop, 3600.0)
+    finally:
+        loop.close()
+
+
+def test_watch_adds_file(fresh):
     squall.autoreload.watch("/some/file.cfg")
-    assert "/some/file.cfg" in _reloader._watched_files
+    assert "/some/file.cfg" in fresh.extra_files
 
 
-def test_add_reload_hook_runs_before_exec(monkeypatch):
+def test_reload_hooks_run_in_order_before_exec(fresh, monkeypatch):
     calls = []
-    monkeypatch.setattr(_reloader, "_reload_hooks", [])
-    monkeypatch.setattr(_reloader, "_reload_attempted", False)
-    monkeypatch.setattr(os, "execv", lambda exe, argv: calls.append(("execv", exe, argv)))
-    squall.autoreload.add_reload_hook(lambda: calls.append("hook"))
-    _reloader._reload()
-    assert calls[0] == "hook"
-    assert calls[1][0] == "execv" and calls[1][1] == sys.executable
-    assert _reloader._reload_attempted is True
+    monkeypatch.setattr(_reloader, "_replace_process", calls.append)
+    squall.autoreload.add_reload_hook(lambda: calls.append("hook 1"))
+    squall.autoreload.add_reload_hook(lambda: calls.append("hook 2"))
+    _reloader._restart()
+    assert calls[:2] == ["hook 1", "hook 2"]
+    assert calls[2][0] == sys.executable
+    assert fresh.restarting is True
 
 
-def test_check_file_first_sight_records_then_detects_change(tmp_path, monkeypatch):
+def test_first_sight_records_then_change_restarts(tmp_path, fresh, watcher, monkeypatch):
     reloads = []
-    monkeypatch.setattr(_reloader, "_reload", lambda: reloads.append(1))
+    monkeypatch.setattr(_reloader, "_restart", lambda: reloads.append(1))
     path = tmp_path / "f.txt"
     path.write_text("a", encoding="utf-8")
-    times: dict = {}
-    assert _reloader._check_file(times, str(path)) is False
-    assert _reloader._check_file(times, str(path)) is False
+    squall.autoreload.watch(str(path))
+    assert watcher.changed_file() is False
+    assert watcher.changed_file() is False
+    assert reloads == []
     touch_later(path)
-    assert _reloader._check_file(times, str(path)) is True
+    assert watcher.changed_file() is True
     assert reloads == [1]
 
 
-def test_check_file_missing_is_ignored(tmp_path):
-    assert _reloader._check_file({}, str(tmp_path / "missing")) is False
+def test_missing_watched_file_is_ignored(tmp_path, fresh, watcher, monkeypatch):
+    monkeypatch.setattr(_reloader, "_restart", lambda: pytest.fail("restarted"))
+    missing = str(tmp_path / "missing")
+    squall.autoreload.watch(missing)
+    assert watcher.changed_file() is False
+    assert missing not in watcher.stamps
 
 
-def test_reload_on_update_stops_after_attempt(tmp_path, monkeypatch):
-    reloads = []
-    monkeypatch.setattr(_reloader, "_reload", lambda: reloads.append(1))
-    monkeypatch.setattr(_reloader, "_reload_attempted", True)
+def test_no_checks_once_a_restart_began(tmp_path, fresh, watcher):
+    squall.autoreload.watch(str(tmp_path))
+    fresh.restarting = True
+    assert watcher.changed_file() is True
+    assert watcher.stamps == {}
+
+
+def test_no_checks_in_forked_worker(tmp_path, fresh, watcher, monkeypatch):
+    import squall.process._fork as fork_mod
+
+    monkeypatch.setattr(fork_mod, "_task_id", 1)
+    squall.autoreload.watch(str(tmp_path))
+    assert watcher.changed_file() is True
+    assert watcher.stamps == {}
+
+
+def test_checks_watched_files_and_module_sources(tmp_path, fresh, watcher):
     path = tmp_path / "w.txt"
     path.write_text("a", encoding="utf-8")
-    monkeypatch.setattr(_reloader, "_watched_files", {str(path)})
-    times: dict = {}
-    _reloader._reload_on_update(times)
-    assert times == {}
-
-
-def test_reload_on_update_checks_watched_and_modules(tmp_path, monkeypatch):
-    monkeypatch.setattr(_reloader, "_reload_attempted", False)
-    path = tmp_path / "w.txt"
-    path.write_text("a", encoding="utf-8")
-    monkeypatch.setattr(_reloader, "_watched_files", {str(path)})
-    times: dict = {}
-    _reloader._reload_on_update(times)
-    assert str(path) in times
-    assert os.path.abspath(_reloader.__file__) in {os.path.abspath(p) for p in times}
+    squall.autoreload.watch(str(path))
+    watcher.changed_file()
+    assert str(path) in watcher.stamps
+    assert os.path.abspath(_reloader.__file__) in {os.path.abspath(p) for p in watcher.stamps}
 
 
 def test_restart_argv_keeps_interpreter_options(monkeypatch):
     monkeypatch.setattr(sys, "orig_argv", ["python", "-u", "-m", "pkg.mod", "x"], raising=False)
-    assert _reloader._restart_argv() == ["-u", "-m", "pkg.mod", "x"]
+    assert _reloader._relaunch_args() == ["-u", "-m", "pkg.mod", "x"]
 
 
-def test_start_is_idempotent_per_loop(monkeypatch):
+def test_restart_argv_without_orig_argv_rebuilds_dash_m(monkeypatch):
+    main = types.ModuleType("__main__")
+    main.__spec__ = types.SimpleNamespace(name="pkg.__main__")
+    monkeypatch.setattr(sys, "orig_argv", [], raising=False)
+    monkeypatch.setattr(sys, "argv", ["/path/pkg/__main__.py", "a", "b"])
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    assert _reloader._relaunch_args() == ["-m", "pkg", "a", "b"]
+    main.__spec__ = None
+    assert _reloader._relaunch_args() == ["/path/pkg/__main__.py", "a", "b"]
+
+
+def test_start_is_idempotent_per_loop():
     from squall.ioloop import IOLoop
 
     loop = IOLoop(make_current=False)
-    started = []
 
-    class FakePeriodic:
-        def __init__(self, callback, interval):
-            started.append(interval)
+    async def twice():
+        squall.autoreload.start(check_time=123)
+        first = _reloader._watchers[IOLoop.current()]
+        squall.autoreload.start(check_time=456)
+        assert _reloader._watchers[IOLoop.current()] is first
+        return first.interval
 
-        def start(self):
-            pass
-
-    import squall.ioloop
-
-    monkeypatch.setattr(squall.ioloop, "PeriodicCallback", FakePeriodic)
     try:
-
-        async def twice():
-            squall.autoreload.start(check_time=123)
-            squall.autoreload.start(check_time=123)
-
-        loop.run_sync(twice)
+        assert loop.run_sync(twice) == 0.123
     finally:
-        _reloader._io_loops.pop(loop, None)
+        _reloader._watchers.pop(loop, None)
         loop.close()
-    assert started == [123]
+
+
+def test_start_polls_then_stops_after_restarting(tmp_path, fresh, monkeypatch):
+    from squall.ioloop import IOLoop
+
+    restarts = []
+    monkeypatch.setattr(_reloader, "_restart", lambda: restarts.append(1))
+    path = tmp_path / "settings.cfg"
+    path.write_text("a=1\n", encoding="utf-8")
+    squall.autoreload.watch(str(path))
+
+    async def main():
+        squall.autoreload.start(check_time=10)
+        watcher = _reloader._watchers[IOLoop.current()]
+        for _ in range(1000):
+            if str(path) in watcher.stamps:
+                break
+            await asyncio.sleep(0.01)
+        touch_later(path)
+        for _ in range(1000):
+            if restarts:
+                break
+            await asyncio.sleep(0.01)
+        # Several more periods: a watcher still polling would restart again.
+        await asyncio.sleep(0.1)
+
+    loop = IOLoop(make_current=False)
+    try:
+        loop.run_sync(main, timeout=30)
+    finally:
+        _reloader._watchers.pop(loop, None)
+        loop.close()
+    assert restarts == [1]
 
 
 def test_wrapper_usage_error(tmp_path):

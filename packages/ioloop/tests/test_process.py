@@ -31,12 +31,15 @@ def run(body: Callable[[], Awaitable[Any]]) -> Any:
 def run_script(source: str, tmp_path: Any) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "script.py"
     script.write_text(textwrap.dedent(source))
+    # Unbuffered, print() writes its pieces one by one and the workers' lines interleave.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     return subprocess.run(
         [sys.executable, str(script)],
         capture_output=True,
         text=True,
         timeout=30,
         cwd=str(tmp_path),
+        env=env,
     )
 
 
@@ -246,11 +249,13 @@ def test_subprocess_pid_and_proc() -> None:
 
 def test_initialize_is_idempotent_and_uninitialize_removes_handler() -> None:
     async def body() -> None:
+        assert signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL
         Subprocess.initialize()
         Subprocess.initialize()
-        assert Subprocess._initialized is asyncio.get_running_loop()
+        assert signal.getsignal(signal.SIGCHLD) != signal.SIG_DFL
         Subprocess.uninitialize()
-        assert Subprocess._initialized is None
+        assert signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL
+        Subprocess.uninitialize()  # a second call is harmless
 
     run(body)
 
@@ -261,3 +266,206 @@ def test_fork_processes_refuses_in_forked_child(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(fork_mod, "_task_id", 0)
     with pytest.raises(RuntimeError):
         fork_processes(2)
+
+
+def test_fork_processes_zero_means_one_worker_per_cpu(tmp_path: Any) -> None:
+    result = run_script(
+        """
+        import sys
+        from squall.process import cpu_count, fork_processes
+        tid = fork_processes(0)
+        print("worker", tid, "of", cpu_count(), flush=True)
+        sys.exit(0)
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("worker")]
+    assert len(lines) == cpu_count()
+    assert sorted(int(line.split()[1]) for line in lines) == list(range(cpu_count()))
+
+
+def test_fork_processes_max_restarts_counts_replacements(tmp_path: Any) -> None:
+    result = run_script(
+        """
+        import os, sys
+        from squall.process import fork_processes
+        try:
+            fork_processes(1, max_restarts=2)
+        except RuntimeError:
+            sys.exit(7)
+        print("run", flush=True)
+        os._exit(1)
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 7
+    # The first worker and exactly two replacements ran.
+    assert result.stdout.splitlines().count("run") == 3
+
+
+def test_fork_processes_parent_exits_zero_when_workers_succeed(tmp_path: Any) -> None:
+    result = run_script(
+        """
+        import sys
+        from squall.process import fork_processes, task_id
+        try:
+            fork_processes(2)
+        except SystemExit as e:
+            print("parent exit", e.code, task_id(), flush=True)
+            raise
+        sys.exit(0)
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["parent exit 0 None"]
+
+
+def test_subprocess_called_process_error_names_the_command() -> None:
+    async def body() -> None:
+        argv = [sys.executable, "-c", "raise SystemExit(2)"]
+        proc = Subprocess(argv)
+        with pytest.raises(CalledProcessError) as info:
+            await proc.wait_for_exit()
+        assert info.value.cmd == argv
+        assert proc.returncode == 2
+
+    run(body)
+
+
+def test_subprocess_returncode_is_none_until_exit_is_seen() -> None:
+    async def body() -> None:
+        proc = Subprocess(
+            [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=Subprocess.STREAM
+        )
+        assert proc.returncode is None
+        assert proc.stdout is None and proc.stderr is None
+        fut = proc.wait_for_exit()
+        await asyncio.sleep(0.05)
+        assert not fut.done() and proc.returncode is None
+        proc.stdin.close()
+        assert await fut == 0
+        assert proc.returncode == 0
+
+    run(body)
+
+
+def test_subprocess_wait_for_exit_again_after_exit() -> None:
+    async def body() -> None:
+        proc = Subprocess([sys.executable, "-c", "raise SystemExit(6)"])
+        assert await proc.wait_for_exit(raise_error=False) == 6
+        # The status was collected already: the known code is reported again.
+        assert await proc.wait_for_exit(raise_error=False) == 6
+        with pytest.raises(CalledProcessError):
+            await proc.wait_for_exit()
+
+    run(body)
+
+
+def test_subprocess_exit_callback_never_runs_inside_the_call() -> None:
+    async def body() -> None:
+        proc = Subprocess([sys.executable, "-c", "pass"])
+        await proc.wait_for_exit()
+        codes: list[int] = []
+        proc.set_exit_callback(codes.append)
+        assert codes == []
+        await asyncio.sleep(0)
+        assert codes == [0]
+
+    run(body)
+
+
+def test_subprocess_later_exit_callback_replaces_earlier() -> None:
+    async def body() -> None:
+        proc = Subprocess(
+            [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=Subprocess.STREAM
+        )
+        first: list[int] = []
+        second: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        proc.set_exit_callback(first.append)
+        proc.set_exit_callback(second.set_result)
+        proc.stdin.close()
+        assert await second == 0
+        assert first == []
+
+    run(body)
+
+
+def test_subprocess_cancelled_wait_for_exit_is_left_alone() -> None:
+    async def body() -> None:
+        loop = asyncio.get_running_loop()
+        errors: list[dict[str, Any]] = []
+        loop.set_exception_handler(lambda _loop, context: errors.append(context))
+        proc = Subprocess([sys.executable, "-c", "raise SystemExit(1)"])
+        fut = proc.wait_for_exit()
+        fut.cancel()
+        while proc.returncode is None:
+            await asyncio.sleep(0.01)
+        assert fut.cancelled()
+        assert proc.returncode == 1
+        assert errors == []
+
+    run(body)
+
+
+def test_subprocess_status_taken_by_popen_wait_is_reported() -> None:
+    async def body() -> None:
+        proc = Subprocess([sys.executable, "-c", "raise SystemExit(9)"])
+        proc.proc.wait()  # Popen collects the status itself
+        assert await proc.wait_for_exit(raise_error=False) == 9
+
+    run(body)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def test_subprocess_failed_start_closes_its_pipes() -> None:
+    async def body() -> None:
+        before = set(os.listdir("/proc/self/fd"))
+        with pytest.raises(FileNotFoundError):
+            Subprocess(
+                ["/nonexistent/squall-no-such-program"],
+                stdin=Subprocess.STREAM,
+                stdout=Subprocess.STREAM,
+                stderr=Subprocess.STREAM,
+            )
+        assert set(os.listdir("/proc/self/fd")) <= before
+
+    run(body)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def test_subprocess_parent_keeps_only_its_own_pipe_ends() -> None:
+    async def body() -> None:
+        before = set(os.listdir("/proc/self/fd"))
+        proc = Subprocess(
+            [sys.executable, "-c", "pass"], stdout=Subprocess.STREAM, stderr=Subprocess.STREAM
+        )
+        # One descriptor per stream; the child's ends were closed here.
+        assert len(set(os.listdir("/proc/self/fd")) - before) == 2
+        await proc.wait_for_exit()
+        proc.stdout.close()
+        proc.stderr.close()
+
+    run(body)
+
+
+def test_subprocess_initialize_moves_to_a_new_loop_after_the_old_one_closed() -> None:
+    async def first() -> int:
+        proc = Subprocess([sys.executable, "-c", "raise SystemExit(3)"])
+        return await proc.wait_for_exit(raise_error=False)
+
+    async def second() -> int:
+        # No uninitialize() in between: the handler's loop is closed by now.
+        proc = Subprocess([sys.executable, "-c", "raise SystemExit(4)"])
+        return await asyncio.wait_for(proc.wait_for_exit(raise_error=False), 10)
+
+    assert asyncio.run(first()) == 3
+    try:
+        assert asyncio.run(second()) == 4
+    finally:
+
+        async def cleanup() -> None:
+            Subprocess.uninitialize()
+
+        asyncio.run(cleanup())

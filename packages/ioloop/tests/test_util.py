@@ -223,3 +223,214 @@ def test_configurable_save_restore(restore_config):
     _Base._restore_configuration(saved)
     assert type(_Base()) is _ImplA
     assert _Base().a is None
+
+
+def test_object_dict_missing_attribute_and_helpers():
+    d = ObjectDict()
+    assert not hasattr(d, "nope")
+    assert getattr(d, "nope", "fallback") == "fallback"
+    d.x = None  # a stored None is a value, not a missing key
+    assert d.x is None and d == {"x": None}
+
+
+def test_import_object_imports_a_submodule_not_yet_loaded(tmp_path, monkeypatch):
+    pkg = tmp_path / "squall_t_pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "leaf.py").write_text("VALUE = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("squall_t_pkg", "squall_t_pkg.leaf"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    leaf = import_object("squall_t_pkg.leaf")
+    assert leaf is sys.modules["squall_t_pkg.leaf"]
+    assert import_object("squall_t_pkg.leaf.VALUE") == 42
+    assert import_object("squall_t_pkg") is sys.modules["squall_t_pkg"]
+
+
+def test_import_object_reports_a_submodules_own_failed_import(tmp_path, monkeypatch):
+    pkg = tmp_path / "squall_t_broken"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "mod.py").write_text("import squall_t_missing_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "squall_t_broken", raising=False)
+    with pytest.raises(ImportError) as info:
+        import_object("squall_t_broken.mod")
+    # The error names what is really missing, not the submodule that exists.
+    assert info.value.name == "squall_t_missing_dependency"
+
+
+def test_exec_in_does_not_inherit_future_flags_and_uses_locals():
+    ns: dict = {}
+    exec_in("def f(x: int): pass\nann = f.__annotations__['x']", ns)
+    # This test module uses ``from __future__ import annotations``; the code must not.
+    assert ns["ann"] is int
+    glob: dict = {"a": 1}
+    loc: dict = {}
+    exec_in(b"b = a + 1", glob, loc)
+    assert loc == {"b": 2} and "b" not in glob
+
+
+def test_raise_exc_info_without_exception_is_type_error():
+    with pytest.raises(TypeError):
+        raise_exc_info((None, None, None))
+
+
+def test_raise_exc_info_keeps_original_traceback():
+    def fail():
+        raise ValueError("deep")
+
+    try:
+        fail()
+    except ValueError:
+        info = sys.exc_info()
+    with pytest.raises(ValueError) as excinfo:
+        raise_exc_info(info)
+    names = [entry.name for entry in excinfo.traceback]
+    assert "fail" in names
+
+
+def test_errno_from_exception_prefers_errno_attribute():
+    err = OSError(errno.ENOENT, "gone")
+    assert errno_from_exception(err) == errno.ENOENT
+    timeout = TimeoutError()
+    assert errno_from_exception(timeout) is None
+
+
+def test_re_unescape_keeps_escaped_backslash_and_rejects_backrefs():
+    assert re_unescape(re.escape("a\\b")) == "a\\b"
+    assert re_unescape(r"\ü") == "ü"
+    with pytest.raises(ValueError, match="cannot unescape"):
+        re_unescape(r"\1")
+
+
+def test_timedelta_to_seconds_negative_and_micro():
+    assert timedelta_to_seconds(datetime.timedelta(microseconds=1)) == 1e-06
+    assert timedelta_to_seconds(datetime.timedelta(days=-1)) == -86400.0
+
+
+def test_gzip_decompressor_fed_in_pieces():
+    data = os.urandom(5000) * 2
+    compressed = gzip.compress(data)
+    d = GzipDecompressor()
+    out = b"".join(d.decompress(compressed[i : i + 7]) for i in range(0, len(compressed), 7))
+    assert d.unconsumed_tail == b""
+    assert out + d.flush() == data
+
+
+def _kw_only(a, *, key=None):
+    return a, key
+
+
+class _Holder:
+    def method(self, first, second=None):
+        return first, second
+
+
+def test_arg_replacer_keyword_only_parameter():
+    r = ArgReplacer(_kw_only, "key")
+    assert r.arg_pos is None
+    assert r.get_old_value((1,), {"key": "k"}) == "k"
+    old, args, kwargs = r.replace("new", (1,), {"key": "k"})
+    assert (old, list(args), kwargs) == ("k", [1], {"key": "new"})
+
+
+def test_arg_replacer_leaves_the_callers_args_alone():
+    r = ArgReplacer(_func, "a")
+    original = (1, 2)
+    old, args, _ = r.replace(10, original, {})
+    assert old == 1 and list(args) == [10, 2]
+    assert original == (1, 2)
+
+
+def test_arg_replacer_bound_method_positions_skip_self():
+    r = ArgReplacer(_Holder().method, "second")
+    assert r.arg_pos == 1
+    assert r.get_old_value(("f", "s"), {}) == "s"
+
+
+def test_arg_replacer_uninspectable_callable_uses_keywords():
+    r = ArgReplacer(print, "sep")  # a builtin: no positional "sep"
+    assert r.arg_pos is None
+    assert r.replace("-", ("x",), {}) == (None, ("x",), {"sep": "-"})
+
+
+def test_configurable_instance_is_instance_of_base_and_gets_positionals(restore_config):
+    obj = _Base("p", b=3)
+    assert isinstance(obj, _Base)
+    assert (obj.pos, obj.a, obj.b) == ("p", None, 3)
+
+
+def test_configurable_configure_replaces_earlier_kwargs(restore_config):
+    _Base.configure(_ImplB, a=1)
+    _Base.configure(_ImplB, b=2)
+    obj = _Base()
+    assert (obj.a, obj.b) == (None, 2)
+
+
+def test_configurable_configure_from_subclass_sets_the_base(restore_config):
+    _ImplA.configure(_ImplA, a="via subclass")
+    assert _Base.configured_class() is _ImplA
+    assert _Base().a == "via subclass"
+    with pytest.raises(ValueError):
+        _ImplA.configure(_ImplB)  # not a subclass of _ImplA
+
+
+def test_configurable_hierarchies_do_not_share_configuration(restore_config):
+    _Base.configure(_ImplB)
+    assert _Unrelated.configured_class() is _Unrelated
+    assert type(_Unrelated()) is _Unrelated
+
+
+class _Outer(Configurable):
+    @classmethod
+    def configurable_base(cls):
+        return _Outer
+
+    @classmethod
+    def configurable_default(cls):
+        return _Inner
+
+
+class _Inner(_Outer):
+    @classmethod
+    def configurable_base(cls):
+        return _Inner
+
+    @classmethod
+    def configurable_default(cls):
+        return _InnerImpl
+
+
+class _InnerImpl(_Inner):
+    def initialize(self, tag=None):
+        self.tag = tag
+
+
+def test_configurable_default_heading_its_own_family_chooses_again():
+    obj = _Outer(tag="t")
+    assert type(obj) is _InnerImpl
+    assert obj.tag == "t"
+
+
+def test_configurable_default_initialize_takes_no_arguments():
+    class _Plain(Configurable):
+        @classmethod
+        def configurable_base(cls):
+            return _Plain
+
+        @classmethod
+        def configurable_default(cls):
+            return _Plain
+
+    assert type(_Plain()) is _Plain
+    with pytest.raises(TypeError):
+        _Plain(1)
+
+
+def test_configurable_without_base_raises_not_implemented():
+    class _Bare(Configurable):
+        pass
+
+    with pytest.raises(NotImplementedError):
+        _Bare()

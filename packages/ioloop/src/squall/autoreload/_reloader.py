@@ -1,25 +1,47 @@
-"""Watching source files and re-executing the process when one changes."""
+"""Polling the program's files, and re-executing the interpreter when one of them changes.
+
+Each event loop that called :func:`start` gets one :class:`_Watcher`, which
+re-arms itself with :meth:`asyncio.AbstractEventLoop.call_later` and keeps
+its own table of file stamps (modification time and size).  The files to
+check, the reload hooks and the "restart under way" flag live in one
+process-wide :class:`_Settings` record.
+"""
 
 from __future__ import annotations
 
-import functools
+import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-import types
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 from squall.log import gen_log
 
 __all__ = ["add_reload_hook", "start", "wait", "watch"]
 
-_watched_files: set[str] = set()
-_reload_hooks: list[Callable[[], None]] = []
-_reload_attempted = False
-_io_loops: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+class _Settings:
+    """Process-wide autoreload state."""
+
+    __slots__ = ("extra_files", "hooks", "restarting")
+
+    def __init__(self) -> None:
+        self.extra_files: set[str] = set()  # from watch()
+        self.hooks: list[Callable[[], None]] = []  # from add_reload_hook()
+        self.restarting = False
+
+
+_settings = _Settings()
+
+# IOLoop -> the watcher polling on it (weak keys: a closed, dropped loop leaves).
+_watchers: weakref.WeakKeyDictionary[Any, _Watcher] = weakref.WeakKeyDictionary()
+
+_Stamp = tuple[int, int]  # (st_mtime_ns, st_size)
 
 
 def start(check_time: int = 500) -> None:
@@ -27,35 +49,32 @@ def start(check_time: int = 500) -> None:
 
     Every ``check_time`` milliseconds the files of all imported modules and
     every :func:`watch`-ed file are checked; when one's modification time
-    changes the process restarts (see the module docs).  Calling it again
-    for the same loop does nothing.
+    (or size) changes the process restarts (see the module docs).  Calling
+    it again for the same loop does nothing.
     """
-    from squall.ioloop import IOLoop, PeriodicCallback
+    from squall.ioloop import IOLoop
 
     io_loop = IOLoop.current()
-    if io_loop in _io_loops:
+    if io_loop in _watchers:
         return
-    _io_loops[io_loop] = True
-    if len(_io_loops) > 1:
-        gen_log.warning("squall.autoreload started more than once in the same process")
-    modify_times: dict[str, tuple[int, int]] = {}
-    callback = functools.partial(_reload_on_update, modify_times)
-    scheduler = PeriodicCallback(callback, check_time)
-    scheduler.start()
+    if len(_watchers):
+        gen_log.warning("squall.autoreload: start() on a second IOLoop; both will poll")
+    _watchers[io_loop] = _Watcher(getattr(io_loop, "asyncio_loop"), check_time / 1000)  # noqa: B009
 
 
 def wait() -> None:
     """Block until a watched file is edited, then re-execute the program.
 
     Put a call at the bottom of a script (a test runner, for instance) so
-    that saving any of its sources starts it again. It never returns
-    normally; the restart replaces the process.
+    that saving any of its sources starts it again.  It runs an event loop
+    of its own and never returns normally: the restart replaces the process.
     """
-    from squall.ioloop import IOLoop
 
-    io_loop = IOLoop()
-    io_loop.add_callback(start)
-    io_loop.start()
+    async def watch_forever() -> None:
+        start()
+        await asyncio.get_running_loop().create_future()
+
+    asyncio.run(watch_forever())
 
 
 def watch(filename: str) -> None:
@@ -64,110 +83,108 @@ def watch(filename: str) -> None:
     Only needed for non-module files (configs, data): every imported
     module's file is checked without being listed here.
     """
-    _watched_files.add(filename)
+    _settings.extra_files.add(filename)
 
 
 def add_reload_hook(fn: Callable[[], None]) -> None:
     """Register ``fn`` to run right before the program re-executes itself.
 
-    Hooks are a poor way to release file descriptors: a descriptor that is
-    not inheritable (see :func:`os.set_inheritable`) is closed by the
-    ``exec`` anyway, which is the more reliable choice.
+    Hooks run in registration order.  They are a poor way to release file
+    descriptors: one that is not inheritable (see :func:`os.set_inheritable`,
+    the default for descriptors Python opens) is closed by the ``exec``
+    anyway, which is the more reliable choice.
     """
-    _reload_hooks.append(fn)
+    _settings.hooks.append(fn)
 
 
-def _in_forked_child() -> bool:
-    """True in a child of ``fork_processes``, where reloading must not happen."""
-    process = sys.modules.get("squall.process")
-    task_id = getattr(process, "task_id", None)
-    if task_id is None:
+def _files_to_check() -> Iterator[str]:
+    """Source files of the loaded modules (``.py`` for a ``.pyc``), then the watched files."""
+    for module in [*sys.modules.values()]:
+        where = getattr(module, "__file__", None) if isinstance(module, ModuleType) else None
+        if isinstance(where, str) and where:
+            yield where[:-1] if where.endswith((".pyc", ".pyo")) else where
+    yield from sorted(_settings.extra_files)
+
+
+def _in_worker() -> bool:
+    """True in a ``fork_processes`` worker, where autoreload stays idle."""
+    forking = sys.modules.get("squall.process._fork")
+    return forking is not None and forking.task_id() is not None
+
+
+class _Watcher:
+    """Polls :func:`_files_to_check` every ``interval`` seconds on one asyncio loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
+        self.stamps: dict[str, _Stamp] = {}
+        self.loop = loop
+        self.interval = interval
+        loop.call_later(interval, self.tick)
+
+    def tick(self) -> None:
+        if not self.changed_file():
+            self.loop.call_later(self.interval, self.tick)
+
+    def changed_file(self) -> bool:
+        """Compare every file with its stamp from earlier passes; restart on the first change.
+
+        A file's first sighting only records its stamp; a missing file is
+        skipped.  True when a restart began (or had begun, or this is a
+        worker): polling then stops.
+        """
+        if _settings.restarting or _in_worker():
+            return True
+        for path in _files_to_check():
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            now = (info.st_mtime_ns, info.st_size)
+            if self.stamps.setdefault(path, now) != now:
+                gen_log.info("%s was modified: restarting", path)
+                _restart()
+                return True
         return False
-    try:
-        return task_id() is not None
-    except Exception:
-        return False
 
 
-def _module_files() -> list[str]:
-    files = []
-    modules: list[object] = list(sys.modules.values())
-    for module in modules:
-        if not isinstance(module, types.ModuleType):
-            continue
-        path = getattr(module, "__file__", None)
-        if not isinstance(path, str) or not path:
-            continue
-        if path.endswith((".pyc", ".pyo")):
-            path = path[:-1]
-        files.append(path)
-    return files
-
-
-def _reload_on_update(modify_times: dict[str, tuple[int, int]]) -> None:
-    if _reload_attempted or _in_forked_child():
-        return
-    for path in [*_module_files(), *sorted(_watched_files)]:
-        if _check_file(modify_times, path):
-            return
-
-
-def _check_file(modify_times: dict[str, tuple[int, int]], path: str) -> bool:
-    """Record ``path``'s state; restart (and return True) if it changed since last time."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return False
-    state = (info.st_mtime_ns, info.st_size)
-    previous = modify_times.setdefault(path, state)
-    if previous == state:
-        return False
-    gen_log.info("%s modified; restarting server", path)
-    _reload()
-    return True
-
-
-def _restart_argv() -> list[str]:
-    """The arguments (after the interpreter) that start this program again.
+def _relaunch_args() -> list[str]:
+    """The command line (after the interpreter) that starts this same program again.
 
     :data:`sys.orig_argv` keeps interpreter options (``-u``, ``-X dev``) and
     the ``python -m squall.autoreload`` wrapper itself, so both survive a
-    restart; the fallback rebuilds ``-m module`` from ``__main__.__spec__``.
+    restart.  Where it is empty (an embedded interpreter), ``-m module`` is
+    rebuilt from ``__main__.__spec__``, else :data:`sys.argv` is used.
     """
-    orig_argv = getattr(sys, "orig_argv", None)
-    if orig_argv:
-        return list(orig_argv[1:])
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if spec is not None and spec.name not in ("__main__", ""):
-        name = spec.name
-        if name.endswith(".__main__"):
-            name = name[: -len(".__main__")]
-        return ["-m", name, *sys.argv[1:]]
-    return list(sys.argv)
+    if sys.orig_argv:
+        return sys.orig_argv[1:]
+    main_spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if main_spec is None:
+        return [*sys.argv]
+    return ["-m", main_spec.name.removesuffix(".__main__"), *sys.argv[1:]]
 
 
-def _reload() -> None:
-    global _reload_attempted
-    _reload_attempted = True
-    for hook in _reload_hooks:
+def _restart() -> None:
+    """Run the reload hooks, then start the program over in place of this process."""
+    _settings.restarting = True
+    for hook in _settings.hooks:
         hook()
     if hasattr(signal, "setitimer"):
-        # A pending interval timer would kill the new process image.
-        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        # exec keeps interval timers: a pending SIGALRM would kill the new program.
+        signal.setitimer(signal.ITIMER_REAL, 0)
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(Exception):
             stream.flush()
-        except Exception:
-            pass
-    command = [sys.executable, *_restart_argv()]
-    if sys.platform == "win32":
-        # os.execv on Windows starts a new process and lets the old one exit,
-        # which confuses the console; start a child and leave instead.
-        subprocess.Popen(command)
-        os._exit(0)
-    try:
-        os.execv(sys.executable, command)
-    except OSError:
-        # execv can fail in multi-threaded processes on some systems.
-        os.spawnv(os.P_NOWAIT, sys.executable, command)
-        os._exit(0)
+    _replace_process([sys.executable, *_relaunch_args()])
+
+
+def _replace_process(argv: list[str]) -> None:
+    if sys.platform != "win32":
+        try:
+            os.execv(sys.executable, argv)
+        except OSError as exc:
+            # Some systems refuse execv in a process with several threads.
+            gen_log.warning("autoreload: execv failed (%s); starting a new process", exc)
+    # Windows' execv spawns and returns, which confuses the console: start
+    # the new interpreter ourselves and leave.
+    subprocess.Popen(argv)
+    os._exit(0)

@@ -1,4 +1,9 @@
-"""Forking a server into several worker processes and restarting failed ones."""
+"""Pre-forking a server into worker processes, and keeping failed workers replaced.
+
+The parent turns into a small supervisor (:class:`_Supervisor`): it forks one
+worker per task id, then blocks in :func:`os.wait` and forks a replacement,
+under the same task id, for every worker that ends badly.
+"""
 
 from __future__ import annotations
 
@@ -10,105 +15,118 @@ from squall.log import gen_log
 
 __all__ = ["cpu_count", "fork_processes", "task_id"]
 
+# Set in a worker to its task id; None in any process fork_processes did not create.
 _task_id: int | None = None
+
+_DEFAULT_MAX_RESTARTS = 100
+
+
+def _visible_cpus() -> int | None:
+    # Python 3.13+ knows about affinity masks itself; before that, ask the scheduler.
+    counter = getattr(os, "process_cpu_count", None)
+    if counter is not None:
+        visible: int | None = counter()
+        return visible
+    if hasattr(os, "sched_getaffinity"):
+        try:
+            return len(os.sched_getaffinity(0))
+        except OSError:
+            pass
+    return os.cpu_count()
 
 
 def cpu_count() -> int:
-    """How many CPUs this process may run on; 1 when that cannot be determined."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        pass
-    count = os.cpu_count()
-    if count:
-        return count
-    gen_log.error("Could not detect number of processors; assuming 1")
+    """How many CPUs this process may run on; 1 (with an error logged) if unknown."""
+    found = _visible_cpus()
+    if found:
+        return found
+    gen_log.error("cpu_count: the number of processors is unknown, using 1")
     return 1
 
 
-def _reseed_random() -> None:
-    # Children must not share the parent's random sequence.
-    random.seed(int.from_bytes(os.urandom(16), "big"))
+class _Supervisor:
+    """The parent side of :func:`fork_processes`: live workers and the restart budget."""
+
+    def __init__(self, restarts_allowed: int) -> None:
+        self.workers: dict[int, int] = {}  # pid -> task id
+        self.restarts_left = restarts_allowed
+
+    def spawn(self, task: int) -> bool:
+        """Fork the worker for ``task``; True in that worker, False back in the parent."""
+        global _task_id
+        pid = os.fork()
+        if pid:
+            self.workers[pid] = task
+            return False
+        _task_id = task
+        random.seed()  # fresh entropy: workers must not share the parent's sequence
+        return True
+
+    def supervise(self) -> int | None:
+        """Wait on the workers; the task id if this process became a replacement worker.
+
+        None once every worker has exited successfully (or none is left to wait for).
+        """
+        while self.workers:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                return None
+            task = self.workers.pop(pid, None)
+            if task is None:
+                continue  # a child someone else started
+            code = os.waitstatus_to_exitcode(status)
+            if code == 0:
+                gen_log.info("worker %d (pid %d) finished", task, pid)
+                continue
+            how = f"died of signal {-code}" if code < 0 else f"exited with status {code}"
+            gen_log.warning("worker %d (pid %d) %s; starting it again", task, pid, how)
+            self.restarts_left -= 1
+            if self.restarts_left < 0:
+                raise RuntimeError(f"Too many child restarts: worker {task} failed again")
+            if self.spawn(task):
+                return task
+        return None
 
 
 def fork_processes(num_processes: int | None, max_restarts: int | None = None) -> int:
-    """Fork *num_processes* workers; only the children return, each with its task id.
+    """Fork *num_processes* workers; only the workers return, each with its task id.
 
-    With *num_processes* ``None`` or <= 0, one child per CPU is forked.  Task
-    ids count up from 0, so the last child gets ``num_processes - 1``.
-    The parent never returns: it waits for the children, restarts (with the
-    same task id) any that exits abnormally (killed by a signal or non-zero
-    status), and calls ``sys.exit(0)`` once all exited normally.  No event
-    loop may be created before the call.  Unix only.
+    With *num_processes* ``None`` or <= 0, one worker per CPU
+    (:func:`cpu_count`) is forked.  Task ids run from 0 to
+    ``num_processes - 1``.  The parent never returns: it waits for the
+    workers, forks a replacement with the same task id for each one that
+    ends abnormally (killed by a signal or with a non-zero status), and calls
+    ``sys.exit(0)`` once all have exited successfully.  Workers share no
+    memory, so create no event loop before the call.  Unix only; not usable
+    together with :mod:`squall.autoreload`.
 
     Args:
-        max_restarts: restarts allowed in total (default 100).
+        max_restarts: replacements allowed over the parent's lifetime
+            (default 100).
 
     Raises:
-        RuntimeError: in the parent, when more than *max_restarts* restarts
-            were needed, or if called twice.
+        RuntimeError: in the parent, once more than *max_restarts*
+            replacements were needed; on Windows; or when called inside a
+            worker.
     """
     if sys.platform == "win32":
-        raise RuntimeError("fork_processes is not available on Windows")
-    if max_restarts is None:
-        max_restarts = 100
+        raise RuntimeError("fork_processes needs os.fork, which Windows lacks")
     if _task_id is not None:
-        raise RuntimeError("fork_processes called from a forked child")
-    if num_processes is None or num_processes <= 0:
-        num_processes = cpu_count()
-    gen_log.info("Starting %d processes", num_processes)
-    children: dict[int, int] = {}
-
-    def start_child(i: int) -> int | None:
-        pid = os.fork()
-        if pid == 0:
-            _reseed_random()
-            global _task_id
-            _task_id = i
-            return i
-        children[pid] = i
-        return None
-
-    for i in range(num_processes):
-        child_id = start_child(i)
-        if child_id is not None:
-            return child_id
-    num_restarts = 0
-    while children:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            break
-        if pid not in children:
-            continue
-        child_id = children.pop(pid)
-        if os.WIFSIGNALED(status):
-            gen_log.warning(
-                "child %d (pid %d) killed by signal %d, restarting",
-                child_id,
-                pid,
-                os.WTERMSIG(status),
-            )
-        elif os.WEXITSTATUS(status) != 0:
-            gen_log.warning(
-                "child %d (pid %d) exited with status %d, restarting",
-                child_id,
-                pid,
-                os.WEXITSTATUS(status),
-            )
-        else:
-            gen_log.info("child %d (pid %d) exited normally", child_id, pid)
-            continue
-        num_restarts += 1
-        if num_restarts > max_restarts:
-            raise RuntimeError("Too many child restarts, giving up")
-        new_id = start_child(child_id)
-        if new_id is not None:
-            return new_id
-    # All children exited normally: the parent's work is done.
+        raise RuntimeError(f"fork_processes called again inside worker {_task_id}")
+    count = num_processes if num_processes and num_processes > 0 else cpu_count()
+    budget = _DEFAULT_MAX_RESTARTS if max_restarts is None else max_restarts
+    gen_log.info("Forking %d worker processes", count)
+    boss = _Supervisor(budget)
+    for task in range(count):
+        if boss.spawn(task):
+            return task
+    replacement = boss.supervise()
+    if replacement is not None:
+        return replacement
     sys.exit(0)
 
 
 def task_id() -> int | None:
-    """Returns the current task id, or ``None`` outside :func:`fork_processes` children."""
+    """This worker's task id from :func:`fork_processes`; None in any other process."""
     return _task_id

@@ -1,8 +1,10 @@
-"""The :class:`Configurable` base: a class whose constructor builds a configured subclass.
+"""The :class:`Configurable` base: an interface whose constructor picks the implementation.
 
-``Base()`` returns an instance of whatever implementation ``Base.configure()`` chose
-(or ``Base.configurable_default()``), initialised through :meth:`Configurable.initialize`
-rather than ``__init__``.
+Each configurable hierarchy keeps its choice (implementation class plus extra
+keyword arguments) in a small :class:`_Choice` record, looked up by the
+hierarchy's base class in a module-level table (a plain dict: a lookup per
+construction, and configurable bases live as long as their modules), so a
+subclass never sees a sibling hierarchy's setting.
 """
 
 from __future__ import annotations
@@ -14,90 +16,106 @@ from ._util import import_object
 __all__ = ["Configurable"]
 
 
+class _Choice:
+    """What one configurable base builds: ``impl`` (None = not decided yet) and ``kwargs``."""
+
+    __slots__ = ("impl", "kwargs")
+
+    def __init__(
+        self, impl: type[Configurable] | None = None, kwargs: dict[str, Any] | None = None
+    ):
+        self.impl = impl
+        self.kwargs: dict[str, Any] = kwargs or {}
+
+
+# configurable base class -> its current choice
+_choices: dict[type, _Choice] = {}
+
+
+def _choice_of(base: type) -> _Choice:
+    choice = _choices.get(base)
+    if choice is None:
+        choice = _choices[base] = _Choice()
+    return choice
+
+
+def _no_setup(self: Configurable) -> None:
+    """The default :meth:`Configurable.initialize`: nothing to set up."""
+
+
 class Configurable:
     """Mixin for an interface whose constructor builds an implementation chosen at run time.
 
-    Subclasses define :meth:`configurable_base` (the interface class, usually returning
-    itself) and :meth:`configurable_default` (the implementation used when none was
-    configured). Instantiating the base builds the configured implementation; keyword
-    arguments given to :meth:`configure` are passed to :meth:`initialize` of every new
-    instance. Implementations override :meth:`initialize` instead of ``__init__``.
+    A subclass acting as the interface defines :meth:`configurable_base`
+    (normally returning itself) and :meth:`configurable_default` (what gets
+    built while nothing was configured).  Calling the interface class builds
+    the configured implementation instead, with the keyword arguments given
+    to :meth:`configure` merged under the caller's own.  Calling an
+    implementation class directly builds exactly that class, without the
+    configured arguments.  Set-up code goes in :meth:`initialize`, which
+    receives the constructor arguments, not in ``__init__``.
     """
 
-    # Stored on the configurable base only (read through ``__dict__`` so that
-    # subclasses never inherit a sibling hierarchy's choice).
-    _squall_impl_class: type[Configurable] | None = None
-    _squall_impl_kwargs: dict[str, Any] | None = None
-
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        target: type[Configurable] = cls
         base = cls.configurable_base()
-        init_kwargs: dict[str, Any] = {}
         if cls is base:
-            impl = cls.configured_class()
-            base_kwargs = base.__dict__.get("_squall_impl_kwargs")
-            if base_kwargs:
-                init_kwargs.update(base_kwargs)
-        else:
-            impl = cls
-        init_kwargs.update(kwargs)
-        if impl.configurable_base() is not base:
-            # The implementation is itself the base of another configurable hierarchy.
-            return impl(*args, **init_kwargs)
-        instance = super().__new__(impl)
-        instance.initialize(*args, **init_kwargs)
-        return instance
+            choice = _choice_of(base)
+            target = choice.impl or cls.configured_class()
+            if choice.kwargs:
+                kwargs = {**choice.kwargs, **kwargs}
+            if target.configurable_base() is not base:
+                # The chosen class heads a configurable family of its own: let it choose.
+                return target(*args, **kwargs)
+        obj = super().__new__(target)
+        obj.initialize(*args, **kwargs)
+        return obj
 
     @classmethod
     def configurable_base(cls) -> type[Configurable]:
         """The class holding its hierarchy's configuration (normally the interface itself)."""
-        raise NotImplementedError()
+        raise NotImplementedError(f"{cls.__name__} must define configurable_base()")
 
     @classmethod
     def configurable_default(cls) -> type[Configurable]:
         """The class built when :meth:`~squall.util.Configurable.configure` was never called."""
-        raise NotImplementedError()
+        raise NotImplementedError(f"{cls.__name__} must define configurable_default()")
 
-    def _initialize(self) -> None:
-        pass
-
-    #: Per-instance set-up hook; receives whatever arguments the constructor got.
-    initialize = _initialize
+    #: Per-instance set-up hook, called by the constructor with its arguments.
+    #: The default takes none and does nothing; implementations override it.
+    initialize = _no_setup
 
     @classmethod
     def configure(cls, impl: str | type[Configurable] | None, **kwargs: Any) -> None:
         """Choose the implementation class (or its dotted name) and extra constructor kwargs.
 
-        ``impl=None`` returns to the default. Raises :class:`ValueError` if ``impl`` is
-        not a subclass of this class.
+        ``impl=None`` goes back to :meth:`configurable_default`.  The kwargs
+        replace any configured before.
+
+        Raises:
+            ValueError: ``impl`` is not a subclass of the class ``configure``
+                was called on.
         """
-        base = cls.configurable_base()
-        if isinstance(impl, str):
-            impl = import_object(impl)
-        if impl is not None and not (isinstance(impl, type) and issubclass(impl, cls)):
-            raise ValueError(f"Invalid subclass of {cls}")
-        base._squall_impl_class = impl
-        base._squall_impl_kwargs = kwargs
+        chosen = import_object(impl) if isinstance(impl, str) else impl
+        if chosen is not None and not (isinstance(chosen, type) and issubclass(chosen, cls)):
+            raise ValueError(f"{chosen!r} cannot be configured for {cls.__name__}: not a subclass")
+        _choices[cls.configurable_base()] = _Choice(chosen, kwargs)
 
     @classmethod
     def configured_class(cls) -> type[Configurable]:
-        """The class a constructor call would instantiate right now."""
-        base = cls.configurable_base()
-        impl = base.__dict__.get("_squall_impl_class")
-        if impl is None:
-            impl = cls.configurable_default()
-            base._squall_impl_class = impl
-        assert isinstance(impl, type)
-        return impl
+        """The class a call of the configurable base would build right now."""
+        choice = _choice_of(cls.configurable_base())
+        if choice.impl is None:
+            choice.impl = cls.configurable_default()
+        return choice.impl
 
     @classmethod
-    def _save_configuration(cls) -> tuple[type[Configurable] | None, dict[str, Any] | None]:
-        base = cls.configurable_base()
-        return (base.__dict__.get("_squall_impl_class"), base.__dict__.get("_squall_impl_kwargs"))
+    def _save_configuration(cls) -> _Choice:
+        """Snapshot the hierarchy's configuration, for :meth:`_restore_configuration` (tests)."""
+        choice = _choice_of(cls.configurable_base())
+        return _Choice(choice.impl, dict(choice.kwargs))
 
     @classmethod
-    def _restore_configuration(
-        cls, saved: tuple[type[Configurable] | None, dict[str, Any] | None]
-    ) -> None:
-        base = cls.configurable_base()
-        base._squall_impl_class = saved[0]
-        base._squall_impl_kwargs = saved[1]
+    def _restore_configuration(cls, saved: _Choice) -> None:
+        """Put back a configuration taken with :meth:`_save_configuration`."""
+        _choices[cls.configurable_base()] = _Choice(saved.impl, dict(saved.kwargs))

@@ -1,13 +1,15 @@
 """Small utilities shared by every squall package.
 
-Holds the helpers that Tornado keeps in ``tornado.util``: attribute dictionaries,
-dotted-name imports, the :class:`Configurable` factory base, a bounded gzip
-decompressor and a few argument/exception helpers.
+The ``tornado.util`` helpers: attribute dictionaries, dotted-name imports, a
+gzip decompressor with an output limit, argument and exception helpers, and
+the private :func:`_publish_public_names` that every package ``__init__``
+calls last.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import re
 import zlib
@@ -32,100 +34,120 @@ __all__ = [
     "unicode_type",
 ]
 
-#: Alias of :class:`asyncio.TimeoutError` (as in Tornado 6.2+; the builtin
-#: :class:`TimeoutError` from Python 3.11 on), raised by
-#: :func:`squall.gen.with_timeout`, :meth:`squall.ioloop.IOLoop.run_sync`, locks,
-#: queues and :meth:`squall.tcpclient.TCPClient.connect`.
+#: What squall raises when a deadline passes (:func:`squall.gen.with_timeout`,
+#: :meth:`squall.ioloop.IOLoop.run_sync`, locks, queues, ``TCPClient.connect``):
+#: :class:`asyncio.TimeoutError`, which is the builtin :class:`TimeoutError`
+#: from Python 3.11 on.
 TimeoutError = asyncio.TimeoutError
 
-#: Python 2 compatibility aliases kept by Tornado 6.
+#: Names left over from Python 2, still exported by Tornado 6.
 unicode_type = str
 basestring_type = str
 bytes_type = bytes
 
+_ABSENT: Any = object()
+
 
 class ObjectDict(dict[str, Any]):
-    """A :class:`dict` whose keys can also be read and written as attributes."""
+    """A :class:`dict` whose string keys double as attributes (``d.key is d["key"]``)."""
 
     def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name)
+        value = self.get(name, _ABSENT)
+        if value is _ABSENT:
+            raise AttributeError(f"ObjectDict has no key {name!r}")
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
 
 
 def import_object(name: str) -> Any:
-    """Resolve a dotted path such as ``"os.path.join"`` to the object it names.
+    """Return the object a dotted name refers to: a module, or an attribute of one.
 
-    A name without a dot imports and returns that module. Raises :class:`ImportError`
-    when the module or attribute does not exist.
+    ``import_object("a.b.c")`` behaves like ``from a.b import c`` (``c`` may
+    be a submodule not imported yet); a name without a dot like ``import a``.
+
+    Raises:
+        ImportError: no such module, or the module has no such attribute.
     """
-    if "." not in name:
-        return __import__(name)
-    module_name, _, attr = name.rpartition(".")
-    module = __import__(module_name, fromlist=[attr])
+    parent, _, leaf = name.rpartition(".")
+    if not parent:
+        return importlib.import_module(name)
+    owner = importlib.import_module(parent)
+    found = getattr(owner, leaf, _ABSENT)
+    if found is not _ABSENT:
+        return found
     try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ImportError(f"No module named {attr}")
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise  # the submodule exists but one of its own imports failed
+        raise ImportError(f"No module named {leaf} (looked in {parent})") from None
 
 
 def exec_in(code: Any, glob: dict[str, Any], loc: Mapping[str, Any] | None = None) -> None:
-    """Execute ``code`` (a string or code object) in the given namespaces."""
-    if isinstance(code, str):
-        code = compile(code, "<string>", "exec", dont_inherit=True)
-    exec(code, glob, loc)
+    """Run ``code`` (source text or a code object) with the given global and local namespaces.
+
+    Source is compiled without inheriting this module's ``__future__`` flags.
+    """
+    compiled = (
+        compile(code, "<string>", "exec", dont_inherit=True)
+        if isinstance(code, (str, bytes))
+        else code
+    )
+    exec(compiled, glob, loc)
 
 
 def raise_exc_info(
     exc_info: tuple[type[BaseException] | None, BaseException | None, TracebackType | None],
 ) -> NoReturn:
-    """Re-raise the exception described by a :func:`sys.exc_info` style triple."""
+    """Raise again the exception of a :func:`sys.exc_info` triple, with its traceback.
+
+    Raises:
+        TypeError: the triple holds no exception.
+    """
+    _, error, tb = exc_info
+    del exc_info
+    if error is None:
+        raise TypeError("raise_exc_info() needs a triple holding an exception")
     try:
-        if exc_info[1] is not None:
-            raise exc_info[1].with_traceback(exc_info[2])
-        raise TypeError("raise_exc_info called with no exception")
+        raise error.with_traceback(tb)
     finally:
-        # Break the reference cycle frame -> exc_info -> traceback -> frame.
-        exc_info = (None, None, None)
+        # This frame would otherwise stay alive through error.__traceback__.
+        del error, tb
 
 
 def errno_from_exception(e: BaseException) -> int | None:
-    """Return the errno of an exception: its ``errno`` attribute, else its first arg.
+    """The error number carried by an exception, or None.
 
-    Returns None when neither is available.
+    That is its ``errno`` attribute when set, otherwise its first argument
+    (some socket errors carry the number only there); None for an
+    exception with neither.
     """
-    errno = getattr(e, "errno", None)
-    if errno is not None:
-        return int(errno)
-    if e.args:
-        # Like Tornado: the first argument, whatever it is (socket errors put errno there).
-        first: int | None = e.args[0]
-        return first
-    return None
+    code = getattr(e, "errno", None)
+    if code is None and e.args:
+        code = e.args[0]
+    return code
 
 
-_ALPHANUMERIC = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-_RE_UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_BACKSLASHED = re.compile(r"\\(.)", re.DOTALL)
 
 
-def _unescape_one(match: re.Match[str]) -> str:
-    char = match.group(1)
-    if char in _ALPHANUMERIC:
-        raise ValueError(f"cannot unescape '\\\\{char}'")
+def _literal(match: re.Match[str]) -> str:
+    char = match[1]
+    if char.isascii() and char.isalnum():
+        raise ValueError(f"cannot unescape {match[0]!r}: it is a regex escape, not a literal")
     return char
 
 
 def re_unescape(s: str) -> str:
     r"""Undo :func:`re.escape`: ``re_unescape(re.escape(s)) == s``.
 
-    Raises :class:`ValueError` for escapes that stand for classes or special
-    characters (``\d``, ``\n`` ...), which cannot be turned back into one literal.
+    Raises:
+        ValueError: ``s`` holds an escape that means more than one literal
+            character (``\d``, ``\n``, ``\1`` ...).
     """
-    return _RE_UNESCAPE.sub(_unescape_one, s)
+    return _BACKSLASHED.sub(_literal, s)
 
 
 def timedelta_to_seconds(td: timedelta) -> float:
@@ -133,83 +155,84 @@ def timedelta_to_seconds(td: timedelta) -> float:
     return td.total_seconds()
 
 
-class GzipDecompressor:
-    """Streaming gzip decompressor with an output limit per call.
+_GZIP_WBITS = zlib.MAX_WBITS | 16  # zlib's window bits, asking for a gzip header
 
-    The interface is like :class:`zlib.Decompress` (``decompress``, ``unconsumed_tail``,
-    ``flush``) but always expects gzip framing.
+
+class GzipDecompressor:
+    """Incremental gunzip with a cap on the output of each call.
+
+    Works like a :func:`zlib.decompressobj` (``decompress``,
+    ``unconsumed_tail``, ``flush``) that only accepts gzip framing;
+    malformed input raises :class:`zlib.error`.
     """
 
     def __init__(self) -> None:
-        self.decompressobj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self.decompressobj = zlib.decompressobj(_GZIP_WBITS)
 
     def decompress(self, value: bytes, max_length: int = 0) -> bytes:
-        """Decompress a chunk, returning at most ``max_length`` bytes (0 = no limit).
+        """Feed ``value`` and return what it decompresses to, at most ``max_length`` bytes.
 
-        Input that was not consumed because of the limit is kept in
-        :attr:`unconsumed_tail` and must be passed back in a later call.
+        ``max_length`` 0 means no cap.  Input left unread because of the cap
+        waits in :attr:`unconsumed_tail`; pass it to a later call.
         """
         return self.decompressobj.decompress(value, max_length)
 
     @property
     def unconsumed_tail(self) -> bytes:
-        """The input not yet consumed because ``max_length`` was reached."""
+        """Input held back by the last call's ``max_length``; feed it again."""
         return self.decompressobj.unconsumed_tail
 
     def flush(self) -> bytes:
-        """Return any remaining buffered output; call once all input has been given."""
+        """Once the input is exhausted, return whatever output is still buffered."""
         return self.decompressobj.flush()
 
 
-class ArgReplacer:
-    """Locate a given parameter of ``func`` in a call's ``args``/``kwargs``, to read or swap it.
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
-    The argument may be passed by position or by keyword; :meth:`replace` handles both.
+
+def _position_of(func: Callable[..., Any], name: str) -> int | None:
+    try:
+        params = inspect.signature(func, follow_wrapped=False).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    order = [p.name for p in params if p.kind in _POSITIONAL]
+    return order.index(name) if name in order else None
+
+
+class ArgReplacer:
+    """Find one named parameter of ``func`` in a call's ``(args, kwargs)``, to read or swap it.
+
+    Meant for wrappers and decorators: the argument is found whether it was
+    passed by position or by keyword.
     """
 
     def __init__(self, func: Callable[..., Any], name: str) -> None:
         self.name = name
-        try:
-            self.arg_pos: int | None = self._positional_names(func).index(name)
-        except ValueError:
-            self.arg_pos = None
-
-    @staticmethod
-    def _positional_names(func: Callable[..., Any]) -> list[str]:
-        code = getattr(func, "__code__", None)
-        if code is not None:
-            return list(code.co_varnames[: code.co_argcount])
-        try:
-            sig = inspect.signature(func)
-        except (TypeError, ValueError):
-            return []
-        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        return [p.name for p in sig.parameters.values() if p.kind in kinds]
+        self.arg_pos: int | None = _position_of(func, name)
 
     def get_old_value(
         self, args: Sequence[Any], kwargs: dict[str, Any], default: Any = None
     ) -> Any:
-        """Return the argument's current value, or ``default`` if it was not passed."""
-        if self.arg_pos is not None and len(args) > self.arg_pos:
-            return args[self.arg_pos]
-        return kwargs.get(self.name, default)
+        """The argument's value in this call, or ``default`` when it was not passed."""
+        pos = self.arg_pos
+        return args[pos] if pos is not None and pos < len(args) else kwargs.get(self.name, default)
 
     def replace(
         self, new_value: Any, args: Sequence[Any], kwargs: dict[str, Any]
     ) -> tuple[Any, Sequence[Any], dict[str, Any]]:
-        """Substitute ``new_value`` for the parameter and report what it was before.
+        """Put ``new_value`` in the argument's place; return ``(old_value, args, kwargs)``.
 
-        Returns ``(old_value, args, kwargs)``; ``old_value`` is None if it was not passed.
-        The returned ``args``/``kwargs`` may be new objects; ``kwargs`` may be changed in place.
+        A positional argument is replaced in a new list; otherwise ``kwargs``
+        gets the new value in place (old value None when it was not passed).
         """
-        if self.arg_pos is not None and len(args) > self.arg_pos:
-            old_value = args[self.arg_pos]
-            new_args = list(args)
-            new_args[self.arg_pos] = new_value
-            return old_value, new_args, kwargs
-        old_value = kwargs.get(self.name)
-        kwargs[self.name] = new_value
-        return old_value, args, kwargs
+        pos = self.arg_pos
+        if pos is None or pos >= len(args):
+            previous = kwargs.get(self.name)
+            kwargs[self.name] = new_value
+            return previous, args, kwargs
+        patched = [*args]
+        previous, patched[pos] = patched[pos], new_value
+        return previous, patched, kwargs
 
 
 def _publish_public_names(namespace: dict[str, Any]) -> None:
@@ -220,7 +243,7 @@ def _publish_public_names(namespace: dict[str, Any]) -> None:
     than the private module that defines the object.
     """
     package = namespace["__name__"]
-    for name in namespace["__all__"]:
-        obj = namespace[name]
-        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(package + "._"):
+    private_prefix = package + "._"
+    for obj in map(namespace.__getitem__, namespace["__all__"]):
+        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(private_prefix):
             obj.__module__ = package
