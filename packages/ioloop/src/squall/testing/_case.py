@@ -166,6 +166,7 @@ class AsyncTestCase(unittest.TestCase):
         self.__outer_loop = _peek_event_loop()
         self.io_loop = self.get_new_ioloop()
         loop = self.__loop = _asyncio_loop_of(self.io_loop)
+        self.__outer_handler = loop.get_exception_handler()
         self.__live = True
         self.addCleanup(self.__release)
         asyncio.set_event_loop(loop)
@@ -202,7 +203,7 @@ class AsyncTestCase(unittest.TestCase):
         try:
             if not loop.is_closed():
                 _cancel_leftovers(loop, self.__trap)
-                loop.set_exception_handler(None)
+                loop.set_exception_handler(self.__outer_handler)
             if not _is_shared(self.io_loop):
                 self.io_loop.close(all_fds=True)
         finally:
@@ -367,6 +368,9 @@ def gen_test(
 
         @functools.wraps(test)
         def run_on_test_loop(self: AsyncTestCase, *args: Any, **kwargs: Any) -> Any:
+            if not isinstance(self, AsyncTestCase):
+                raise TypeError(f"@gen_test needs an AsyncTestCase method, not {test!r}")
+
             def start() -> Any:
                 if legacy:
                     from squall.gen import coroutine
