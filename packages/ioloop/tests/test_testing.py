@@ -752,3 +752,547 @@ def test_main_without_tests(tmp_path):
     )
     assert result.returncode == 1
     assert "No tests specified" in result.stderr
+
+
+# -- rewrite: behaviour pinned by the clean-room rewrite -------------------------------------------
+
+
+def test_wait_timeout_message_says_how_to_raise_it():
+    class Case(AsyncTestCase):
+        def test_it(self):
+            self.wait(timeout=0.01)
+
+    kind, text = outcome(run_case(Case, "test_it"))
+    assert kind == "failure"
+    assert "wait(timeout=...)" in text and "ASYNC_TEST_TIMEOUT" in text
+
+
+def test_wait_default_timeout_comes_from_environment(monkeypatch):
+    monkeypatch.setenv("ASYNC_TEST_TIMEOUT", "0.02")
+
+    class Case(AsyncTestCase):
+        def test_it(self):
+            self.wait()
+
+    kind, text = outcome(run_case(Case, "test_it"))
+    assert kind == "failure"
+    assert "timed out after 0.02 seconds" in text
+
+
+def test_wait_timeout_zero_waits_without_limit(monkeypatch):
+    monkeypatch.setenv("ASYNC_TEST_TIMEOUT", "0.01")
+
+    class Case(AsyncTestCase):
+        def test_it(self):
+            self.io_loop.call_later(0.05, self.stop, "late")
+            assert self.wait(timeout=0) == "late"
+
+    assert outcome(run_case(Case, "test_it"))[0] == "ok"
+
+
+def test_stop_rejects_value_and_keywords_together():
+    class Case(AsyncTestCase):
+        def test_it(self):
+            with self.assertRaises(TypeError):
+                self.stop(1, a=2)
+
+    assert outcome(run_case(Case, "test_it"))[0] == "ok"
+
+
+def test_wait_condition_checked_only_after_stop():
+    class Case(AsyncTestCase):
+        def test_it(self):
+            checks = []
+
+            def condition():
+                checks.append(True)
+                return len(checks) == 2
+
+            self.io_loop.add_callback(self.stop, "a")
+            self.io_loop.call_later(0.01, self.stop, "b")
+            assert self.wait(condition=condition) == "b"
+            assert len(checks) == 2
+
+    assert outcome(run_case(Case, "test_it"))[0] == "ok"
+
+
+def test_callback_failure_ends_wait_at_once():
+    class Case(AsyncTestCase):
+        def test_it(self):
+            def boom():
+                raise ValueError("early")
+
+            self.io_loop.add_callback(boom)
+            # Without the early wake-up this would be a timeout failure instead.
+            self.wait(timeout=5)
+
+    kind, text = outcome(run_case(Case, "test_it"))
+    assert kind == "error"
+    assert "ValueError: early" in text and "timed out" not in text
+
+
+def test_callback_failure_ends_gen_test_at_once():
+    class Case(AsyncTestCase):
+        @gen_test(timeout=5)
+        async def test_it(self):
+            def boom():
+                raise ValueError("while awaiting")
+
+            self.io_loop.add_callback(boom)
+            await asyncio.get_running_loop().create_future()
+
+    kind, text = outcome(run_case(Case, "test_it"))
+    assert kind == "error"
+    assert "ValueError: while awaiting" in text
+    assert "Operation timed out" not in text
+
+
+def test_gen_test_timeout_names_test_and_how_to_raise_it():
+    class Case(AsyncTestCase):
+        @gen_test(timeout=0.02)
+        async def test_slow(self):
+            await asyncio.sleep(30)
+
+    kind, text = outcome(run_case(Case, "test_slow"))
+    assert kind == "error"
+    last = text.strip().splitlines()[-1]
+    assert last.startswith("TimeoutError:")
+    assert "Case.test_slow: Operation timed out after 0.02 seconds" in last
+    assert "@gen_test(timeout=...)" in last and "ASYNC_TEST_TIMEOUT" in last
+
+
+def test_gen_test_timeout_is_squall_timeout_error():
+    from squall.util import TimeoutError as SquallTimeoutError
+
+    caught = []
+
+    class Case(AsyncTestCase):
+        @gen_test(timeout=0.02)
+        async def slow(self):
+            await asyncio.sleep(30)
+
+        def test_it(self):
+            try:
+                self.slow()
+            except SquallTimeoutError as exc:
+                caught.append(exc)
+
+    assert outcome(run_case(Case, "test_it"))[0] == "ok"
+    assert len(caught) == 1
+
+
+def test_gen_test_timeout_cancels_the_coroutine():
+    events = []
+
+    class Case(AsyncTestCase):
+        @gen_test(timeout=0.02)
+        async def test_it(self):
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                events.append("cancelled")
+                raise
+
+    assert outcome(run_case(Case, "test_it"))[0] == "error"
+    assert events == ["cancelled"]
+
+
+def test_gen_test_reads_environment_when_the_test_runs(monkeypatch):
+    monkeypatch.delenv("ASYNC_TEST_TIMEOUT", raising=False)
+
+    class Case(AsyncTestCase):
+        @gen_test
+        async def test_it(self):
+            await asyncio.sleep(30)
+
+    monkeypatch.setenv("ASYNC_TEST_TIMEOUT", "0.02")
+    kind, text = outcome(run_case(Case, "test_it"))
+    assert kind == "error" and "timed out after 0.02 seconds" in text
+
+
+def test_gen_test_with_empty_parentheses_and_plain_function():
+    ran = []
+
+    class Case(AsyncTestCase):
+        @gen_test()
+        async def test_parens(self):
+            ran.append("parens")
+
+        @gen_test
+        def test_plain(self):
+            ran.append("plain")
+
+    assert outcome(run_case(Case, "test_parens"))[0] == "ok"
+    assert outcome(run_case(Case, "test_plain"))[0] == "ok"
+    assert ran == ["parens", "plain"]
+
+
+def test_gen_test_generator_timeout():
+    class Case(AsyncTestCase):
+        @gen_test(timeout=0.02)
+        def test_it(self):
+            yield asyncio.sleep(30)
+
+    kind, text = outcome(run_case(Case, "test_it"))
+    assert kind == "error" and "Operation timed out after 0.02 seconds" in text
+
+
+def test_gen_test_outside_async_test_case_is_type_error():
+    class Plain(unittest.TestCase):
+        @gen_test
+        async def test_it(self):
+            pass
+
+    kind, text = outcome(run_case(Plain, "test_it"))
+    assert kind == "error" and "TypeError: @gen_test needs an AsyncTestCase" in text
+
+
+def test_loop_closed_when_subclass_setup_fails():
+    loops = []
+
+    class Case(AsyncTestCase):
+        def setUp(self):
+            super().setUp()
+            loops.append(self.io_loop)
+            raise RuntimeError("setUp broke")
+
+        def test_it(self):
+            pass
+
+    kind, text = outcome(run_case(Case, "test_it"))
+    assert kind == "error" and "setUp broke" in text
+    assert loops[0].asyncio_loop.is_closed()
+
+
+def test_teardown_twice_is_harmless():
+    class Case(AsyncTestCase):
+        def test_it(self):
+            pass
+
+    case = Case("test_it")
+    case.setUp()
+    case.tearDown()
+    case.tearDown()
+    assert case.io_loop.asyncio_loop.is_closed()
+    case.doCleanups()
+
+
+def test_shared_main_loop_is_not_closed():
+    from squall.platform.asyncio import AsyncIOMainLoop
+
+    outer = asyncio.new_event_loop()
+    asyncio.set_event_loop(outer)
+    try:
+
+        class Case(AsyncTestCase):
+            def get_new_ioloop(self):
+                return IOLoop.current()
+
+            def test_it(self):
+                assert isinstance(self.io_loop, AsyncIOMainLoop)
+                self.io_loop.add_callback(self.stop, 1)
+                assert self.wait() == 1
+
+        assert outcome(run_case(Case, "test_it"))[0] == "ok"
+        assert not outer.is_closed()
+    finally:
+        asyncio.set_event_loop(None)
+        outer.close()
+
+
+def test_previous_exception_handler_restored_on_shared_loop():
+    outer = asyncio.new_event_loop()
+    asyncio.set_event_loop(outer)
+
+    def handler(loop, context):
+        pass
+
+    outer.set_exception_handler(handler)
+    try:
+
+        class Case(AsyncTestCase):
+            def get_new_ioloop(self):
+                return IOLoop.current()
+
+            def test_it(self):
+                assert self.io_loop.asyncio_loop.get_exception_handler() is not handler
+
+        assert outcome(run_case(Case, "test_it"))[0] == "ok"
+        assert outer.get_exception_handler() is handler
+    finally:
+        asyncio.set_event_loop(None)
+        outer.close()
+
+
+def test_leftover_task_failure_fails_test():
+    class Case(AsyncTestCase):
+        def test_it(self):
+            async def stubborn():
+                try:
+                    await asyncio.sleep(30)
+                except asyncio.CancelledError:
+                    raise LookupError("refused to die quietly") from None
+
+            self.io_loop.asyncio_loop.create_task(stubborn())
+            self.io_loop.add_callback(self.stop)
+            self.wait()
+
+    kind, text = outcome(run_case(Case, "test_it"))
+    assert kind == "error" and "LookupError: refused to die quietly" in text
+
+
+def test_expectlog_failure_names_pattern_and_logger(quiet_logger):
+    with pytest.raises(Exception, match=r"'nev.r'.*'squall\.test\.expectlog'"):
+        with ExpectLog(quiet_logger, "nev.r"):
+            pass
+
+
+def test_expectlog_level_match_is_swallowed(quiet_logger):
+    quiet_logger.setLevel(logging.DEBUG)
+    with ExpectLog(quiet_logger, "w", level=logging.WARNING) as expect:
+        quiet_logger.warning("w1")
+        quiet_logger.warning("w2")
+    assert (expect.matched, expect.deprecated_level_matched) == (2, 0)
+
+
+def test_expectlog_restores_level_after_exception(quiet_logger):
+    quiet_logger.setLevel(logging.ERROR)
+    with pytest.raises(KeyError):
+        with ExpectLog(quiet_logger, "x", level=logging.INFO) as expect:
+            assert quiet_logger.level == logging.INFO
+            raise KeyError
+    assert quiet_logger.level == logging.ERROR
+    assert expect.orig_level is None
+    assert expect not in quiet_logger.filters
+
+
+def test_expectlog_ignores_child_loggers(quiet_logger):
+    child = quiet_logger.getChild("child")
+    with ExpectLog(quiet_logger, "from child", required=False) as expect:
+        child.error("from child")
+    assert expect.matched == 0
+
+
+def test_expectlog_uses_formatted_message(quiet_logger):
+    with ExpectLog(quiet_logger, "value 42$") as expect:
+        quiet_logger.error("value %d", 42)
+    assert expect.matched == 1
+
+
+def test_get_async_test_timeout_blank_env(monkeypatch):
+    monkeypatch.setenv("ASYNC_TEST_TIMEOUT", "  ")
+    assert get_async_test_timeout() == 5
+
+
+def test_bind_unused_port_ipv6():
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        sock, port = bind_unused_port(address="::1")
+    except OSError:
+        pytest.skip("::1 not available")
+    try:
+        assert sock.family == socket.AF_INET6
+        assert sock.getsockname()[1] == port
+    finally:
+        sock.close()
+
+
+def test_bind_unused_port_host_name_gives_one_socket():
+    sock, port = bind_unused_port(address="localhost")
+    try:
+        assert port > 0 and sock.getsockname()[1] == port
+    finally:
+        sock.close()
+
+
+def test_setup_with_context_manager_exit_runs_when_test_fails():
+    events = []
+
+    class CM:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            events.append(exc)
+
+    class Case(unittest.TestCase):
+        def setUp(self):
+            squall.testing.setup_with_context_manager(self, CM())
+
+        def test_it(self):
+            self.fail("no")
+
+    assert not run_case(Case, "test_it").wasSuccessful()
+    assert events == [(None, None, None)]
+
+
+def test_main_accepts_squall_switches(tmp_path):
+    (tmp_path / "fast.py").write_text(
+        "import unittest\n"
+        "class T(unittest.TestCase):\n"
+        "    def test_a(self): self.fail('a')\n"
+        "    def test_b(self): self.fail('b')\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "squall.testing",
+            "--failfast",
+            "--exception_on_interrupt=false",
+            "fast",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=_child_env(),
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Ran 1 test" in result.stderr
+
+
+# -- AsyncHTTPTestCase with stand-in server and client modules -------------------------------------
+
+
+class _FakeServer:
+    made: list = []
+
+    def __init__(self, app, **options):
+        self.app = app
+        self.options = options
+        self.sockets = []
+        self.events = []
+        _FakeServer.made.append(self)
+
+    def add_sockets(self, sockets):
+        self.sockets.extend(sockets)
+
+    def stop(self):
+        self.events.append("stop")
+        for sock in self.sockets:
+            sock.close()
+
+    async def close_all_connections(self):
+        self.events.append("close_all_connections")
+
+
+class _FakeClient:
+    made: list = []
+    hang = False
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+        self.calls = []
+        self.closed = False
+        _FakeClient.made.append(self)
+
+    def fetch(self, url, **kwargs):
+        self.calls.append((url, kwargs))
+        future = asyncio.get_running_loop().create_future()
+        if not _FakeClient.hang:
+            future.set_result(("response", url))
+        return future
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def fake_http(monkeypatch):
+    import types
+
+    server_module = types.ModuleType("squall.httpserver")
+    server_module.HTTPServer = _FakeServer
+    client_module = types.ModuleType("squall.httpclient")
+    client_module.AsyncHTTPClient = _FakeClient
+    monkeypatch.setitem(sys.modules, "squall.httpserver", server_module)
+    monkeypatch.setitem(sys.modules, "squall.httpclient", client_module)
+    monkeypatch.setattr(_FakeServer, "made", [])
+    monkeypatch.setattr(_FakeClient, "made", [])
+    monkeypatch.setattr(_FakeClient, "hang", False)
+
+
+def test_http_case_serves_fetches_and_shuts_down(fake_http):
+    app = object()
+    seen = {}
+
+    class Case(AsyncHTTPTestCase):
+        def get_app(self):
+            return app
+
+        def test_it(self):
+            port = self.get_http_port()
+            seen["port"] = port
+            assert self.http_server.app is app
+            assert self.http_server.sockets[0].getsockname()[1] == port
+            assert self.fetch("/a?b=1") == ("response", f"http://127.0.0.1:{port}/a?b=1")
+            assert self.fetch("HTTP://example.com/x", raise_error=True, method="HEAD") == (
+                "response",
+                "HTTP://example.com/x",
+            )
+            seen["calls"] = list(self.http_client.calls)
+
+    assert outcome(run_case(Case, "test_it"))[0] == "ok"
+    assert seen["calls"] == [
+        (f"http://127.0.0.1:{seen['port']}/a?b=1", {"raise_error": False}),
+        ("HTTP://example.com/x", {"raise_error": True, "method": "HEAD"}),
+    ]
+    (server,) = _FakeServer.made
+    assert server.events == ["stop", "close_all_connections"]
+    (client,) = _FakeClient.made
+    assert client.closed and client.kwargs == {}
+
+
+def test_https_case_client_and_server_options(fake_http):
+    class Case(AsyncHTTPSTestCase):
+        def get_app(self):
+            return "app"
+
+        def test_it(self):
+            assert self.get_url("/x").startswith("https://127.0.0.1:")
+
+    assert outcome(run_case(Case, "test_it"))[0] == "ok"
+    (client,) = _FakeClient.made
+    assert client.kwargs == {"force_instance": True, "defaults": {"validate_cert": False}}
+    (server,) = _FakeServer.made
+    assert server.options == {"ssl_options": AsyncHTTPSTestCase.default_ssl_options()}
+
+
+def test_http_fetch_timeout_names_url(fake_http, monkeypatch):
+    monkeypatch.setenv("ASYNC_TEST_TIMEOUT", "0.02")
+    _FakeClient.hang = True
+
+    class Case(AsyncHTTPTestCase):
+        def get_app(self):
+            return "app"
+
+        def test_it(self):
+            self.fetch("/slow")
+
+    kind, text = outcome(run_case(Case, "test_it"))
+    assert kind == "error"
+    assert re.search(
+        r"TimeoutError: fetch\('http://127\.0\.0\.1:\d+/slow'\): "
+        r"Operation timed out after 0\.02 seconds; .*ASYNC_TEST_TIMEOUT",
+        text,
+    )
+
+
+def test_http_case_setup_failure_releases_everything(fake_http):
+    state = {}
+
+    class Case(AsyncHTTPTestCase):
+        def get_app(self):
+            state["loop"] = self.io_loop
+            raise RuntimeError("no app today")
+
+        def test_it(self):
+            pass
+
+    kind, text = outcome(run_case(Case, "test_it"))
+    assert kind == "error" and "no app today" in text
+    assert state["loop"].asyncio_loop.is_closed()
+    assert _FakeServer.made == []

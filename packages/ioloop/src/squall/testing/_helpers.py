@@ -1,4 +1,8 @@
-"""Small test helpers: free ports, the async timeout, expected log messages."""
+"""Small test helpers: a free port, the async-test time limit, log expectations.
+
+Nothing here needs a running loop; the pytest plugin and the unittest cases
+both build on these.
+"""
 
 from __future__ import annotations
 
@@ -22,62 +26,52 @@ __all__ = [
 
 _T = TypeVar("_T")
 
+#: Seconds an async test may take unless ``ASYNC_TEST_TIMEOUT`` says otherwise.
+_BUILTIN_LIMIT = 5.0
+
 
 def bind_unused_port(
     reuse_port: bool = False, address: str = "127.0.0.1"
 ) -> tuple[socket.socket, int]:
-    """Grab an ephemeral port on ``address`` with a listening, non-blocking socket.
+    """Open a listening, non-blocking socket on a port the kernel picks.
 
-    :arg reuse_port: let other sockets share the port (``SO_REUSEPORT``; platform-dependent).
-    :arg address: the address to bind (an IPv4 or IPv6 literal or a host name).
-    :returns: ``(socket, port)``; the caller must close the socket.
+    :arg reuse_port: set ``SO_REUSEPORT`` on it (:class:`ValueError` where
+        the platform lacks it).
+    :arg address: the interface to listen on; an IP literal, or a host name
+        (only its first address is used).
+    :returns: ``(socket, port)``; closing the socket is up to the caller.
     """
-    infos = socket.getaddrinfo(
-        address, 0, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
-    )
-    family, kind, proto, _, sockaddr = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        if os.name != "nt":
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            if not hasattr(socket, "SO_REUSEPORT"):
-                raise ValueError("the platform doesn't support SO_REUSEPORT")
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.setblocking(False)
-        sock.bind(sockaddr[:2] if family == socket.AF_INET else sockaddr)
-        sock.listen(128)
-    except BaseException:
-        sock.close()
-        raise
-    port: int = sock.getsockname()[1]
-    return sock, port
+    from squall.netutil import bind_sockets
+
+    first, *extra = bind_sockets(0, address, reuse_port=reuse_port)
+    for spare in extra:
+        spare.close()
+    return first, first.getsockname()[1]
 
 
 def get_async_test_timeout() -> float:
-    """Seconds an async test may run when it does not set its own timeout.
+    """How many seconds an async test may run when it sets no limit of its own.
 
-    The built-in value is 5; export ``ASYNC_TEST_TIMEOUT`` (a number) to
-    change it.
+    That is 5, unless the ``ASYNC_TEST_TIMEOUT`` environment variable holds
+    a number (read on every call; a value that is not a number is ignored).
     """
-    env = os.environ.get("ASYNC_TEST_TIMEOUT")
-    if env is not None:
+    raw = os.environ.get("ASYNC_TEST_TIMEOUT", "").strip()
+    if raw:
         try:
-            return float(env)
+            return float(raw)
         except ValueError:
             pass
-    return 5.0
+    return _BUILTIN_LIMIT
 
 
 def setup_with_context_manager(
     testcase: unittest.TestCase, cm: contextlib.AbstractContextManager[_T]
 ) -> _T:
     """Enter ``cm`` for the rest of ``testcase`` (call from ``setUp``); it exits at cleanup."""
-    value = cm.__enter__()
-    testcase.addCleanup(cm.__exit__, None, None, None)
-    return value
+    stack = contextlib.ExitStack()
+    entered = stack.enter_context(cm)
+    testcase.addCleanup(stack.close)
+    return entered
 
 
 class ExpectLog(logging.Filter):
@@ -112,42 +106,46 @@ class ExpectLog(logging.Filter):
         level: int | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(logger, str):
-            logger = logging.getLogger(logger)
-        self.logger = logger
+        # What to look for, and where.
         self.regex = re.compile(regex)
+        self.level = level
+        self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
         self.required = required
+        # The logger's own level while the block lowers it.
+        self.orig_level: int | None = None
+        # What the block saw.
+        self.logged_stack = False
         self.matched = 0
         self.deprecated_level_matched = 0
-        self.logged_stack = False
-        self.level = level
-        self.orig_level: int | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Return False (drop) for a matching record, True for every other one."""
-        if record.exc_info:
-            self.logged_stack = True
-        message = record.getMessage()
-        if not self.regex.match(message):
+        self.logged_stack = self.logged_stack or bool(record.exc_info)
+        text = record.getMessage()
+        if self.regex.match(text) is None:
             return True
-        if self.level is not None and record.levelno != self.level:
+        wanted = self.level
+        if wanted is None:
+            if record.levelno < logging.WARNING:
+                self.deprecated_level_matched += 1
+        elif record.levelno != wanted:
             app_log.warning(
-                "Got expected log message %r at unexpected level (%s vs %s)",
-                message,
-                logging.getLevelName(self.level),
+                "Got expected log message %r, but at level %s where ExpectLog wants %s;"
+                " not swallowing it",
+                text,
                 record.levelname,
+                logging.getLevelName(wanted),
             )
             return True
         self.matched += 1
-        if self.level is None and record.levelno < logging.WARNING:
-            self.deprecated_level_matched += 1
         return False
 
     def __enter__(self) -> ExpectLog:
-        if self.level is not None and self.level < self.logger.getEffectiveLevel():
-            self.orig_level = self.logger.level
-            self.logger.setLevel(self.level)
-        self.logger.addFilter(self)
+        target = self.logger
+        if self.level is not None and target.getEffectiveLevel() > self.level:
+            self.orig_level = target.level
+            target.setLevel(self.level)
+        target.addFilter(self)
         return self
 
     def __exit__(
@@ -156,12 +154,16 @@ class ExpectLog(logging.Filter):
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.logger.removeFilter(self)
-        if self.orig_level is not None:
-            self.logger.setLevel(self.orig_level)
-            self.orig_level = None
-        if typ is None and self.required and not self.matched:
-            raise Exception("did not get expected log message")
+        target = self.logger
+        target.removeFilter(self)
+        saved, self.orig_level = self.orig_level, None
+        if saved is not None:
+            target.setLevel(saved)
+        if self.required and self.matched == 0 and typ is None:
+            raise Exception(
+                f"did not get expected log message: nothing matching {self.regex.pattern!r} "
+                f"was logged to {target.name!r}"
+            )
 
     def __repr__(self) -> str:
-        return f"<ExpectLog {self.logger.name!r} {self.regex.pattern!r}>"
+        return f"ExpectLog({self.logger.name!r}, {self.regex.pattern!r})"

@@ -8,8 +8,10 @@ squall-httpclient), imported only when a test case is set up, so the rest of
 from __future__ import annotations
 
 import importlib
-import os
+import socket
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._case import AsyncTestCase
 from ._helpers import bind_unused_port, get_async_test_timeout
@@ -22,18 +24,20 @@ HTTPResponse = Any
 
 __all__ = ["AsyncHTTPSTestCase", "AsyncHTTPTestCase"]
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_HTTP_DISTS = "squall-httpserver and squall-httpclient"
-_HTTP_INSTALL = "pip install squall-httpserver squall-httpclient"
+#: The modules the HTTP cases and fixtures need; each ships as the
+#: distribution of the same name with a dash (squall.httpserver -> squall-httpserver).
+_HTTP_MODULES = ("squall.httpserver", "squall.httpclient")
 
 
 def _import_http(what: str) -> tuple[Any, Any]:
-    """Import ``(HTTPServer, AsyncHTTPClient)`` or fail naming the distributions to install."""
+    """Return ``(HTTPServer, AsyncHTTPClient)``; if missing, say that ``what`` needs them."""
     try:
-        server_module = importlib.import_module("squall.httpserver")
-        client_module = importlib.import_module("squall.httpclient")
+        server_module, client_module = [importlib.import_module(m) for m in _HTTP_MODULES]
     except ImportError as exc:
-        raise ImportError(f"{what} needs {_HTTP_DISTS}: {_HTTP_INSTALL}") from exc
+        dists = [m.replace(".", "-") for m in _HTTP_MODULES]
+        raise ImportError(
+            f"{what} needs {' and '.join(dists)}: pip install {' '.join(dists)}"
+        ) from exc
     return server_module.HTTPServer, client_module.AsyncHTTPClient
 
 
@@ -53,66 +57,69 @@ class AsyncHTTPTestCase(AsyncTestCase):
                 assert resp.code == 200 and resp.body == b"ok"
 
     Needs squall-httpserver and squall-httpclient: setting up a test without
-    them raises :class:`ImportError` naming them.
+    them raises :class:`ImportError` naming them.  The server and client are
+    shut down in :meth:`tearDown`, or by a cleanup if ``setUp`` failed.
     """
 
     http_server: HTTPServer
     http_client: AsyncHTTPClient
 
     def setUp(self) -> None:
-        # Import before the loop exists, so a missing dist leaks nothing.
-        _import_http(self._case_name())
+        # Checked before the loop exists, so a missing distribution leaks nothing.
+        _import_http(self.__kind())
         super().setUp()
-        sock, port = bind_unused_port()
-        self.__port = port
-        try:
-            self.http_client = self.get_http_client()
-            self._app = self.get_app()
-            self.http_server = self.get_http_server()
-            self.http_server.add_sockets([sock])
-        except BaseException:
-            sock.close()
-            client = self.__dict__.pop("http_client", None)
-            if client is not None:
-                client.close()
-            super().tearDown()
-            raise
+        self.__listener: socket.socket | None = None
+        self.addCleanup(self.__shut_down)
+        self.__listener, self.__port = bind_unused_port()
+        self._app = self.get_app()
+        self.http_server = self.get_http_server()
+        self.http_server.add_sockets([self.__listener])
+        self.http_client = self.get_http_client()
 
-    def _case_name(self) -> str:
-        return "AsyncHTTPTestCase"
+    def tearDown(self) -> None:
+        try:
+            self.__shut_down()
+        finally:
+            super().tearDown()
+
+    def __kind(self) -> str:
+        """``AsyncHTTPTestCase`` or ``AsyncHTTPSTestCase``, whichever this test derives from."""
+        return "AsyncHTTPSTestCase" if isinstance(self, AsyncHTTPSTestCase) else "AsyncHTTPTestCase"
+
+    def __shut_down(self) -> None:
+        """Stop serving, end open connections, close the client (idempotent)."""
+        server = self.__dict__.pop("http_server", None)
+        if server is not None:
+            server.stop()
+            self._run_body(
+                server.close_all_connections,
+                get_async_test_timeout(),
+                "closing the test server's connections",
+                "allow more with ASYNC_TEST_TIMEOUT",
+            )
+        listener, self.__listener = self.__listener, None
+        if listener is not None:
+            listener.close()
+        client = self.__dict__.pop("http_client", None)
+        if client is not None:
+            client.close()
+        self.__dict__.pop("_app", None)
+
+    def get_app(self) -> Any:
+        """Return the application to test; subclasses must override it."""
+        raise NotImplementedError(f"{type(self).__name__} must define get_app()")
 
     def get_http_client(self) -> AsyncHTTPClient:
         """The client used by :meth:`fetch` (the loop's shared :class:`AsyncHTTPClient`)."""
-        _, client_class = _import_http(self._case_name())
+        client_class = _import_http(self.__kind())[1]
         client: AsyncHTTPClient = client_class()
         return client
 
     def get_http_server(self) -> HTTPServer:
         """The server for the app (built with :meth:`get_httpserver_options`)."""
-        server_class, _ = _import_http(self._case_name())
+        server_class = _import_http(self.__kind())[0]
         server: HTTPServer = server_class(self._app, **self.get_httpserver_options())
         return server
-
-    def get_app(self) -> Any:
-        """Return the application to test; subclasses must override it."""
-        raise NotImplementedError()
-
-    def fetch(self, path: str, raise_error: bool = False, **kwargs: Any) -> HTTPResponse:
-        """Fetch ``path`` from the test server synchronously and return the response.
-
-        ``path`` is relative to the server (``"/"``) unless it starts with
-        ``http://`` or ``https://``, in which case it is fetched as is.
-        Keyword arguments go to :meth:`AsyncHTTPClient.fetch`.  Unlike the
-        client, ``raise_error`` defaults to False (tests often check non-200
-        codes); errors other than HTTP status errors are raised either way.
-        Times out after :func:`get_async_test_timeout` seconds.
-        """
-        url = path if path.lower().startswith(("http://", "https://")) else self.get_url(path)
-        response: HTTPResponse = self.io_loop.run_sync(
-            lambda: self.http_client.fetch(url, raise_error=raise_error, **kwargs),
-            timeout=get_async_test_timeout(),
-        )
-        return response
 
     def get_httpserver_options(self) -> dict[str, Any]:
         """Keyword arguments for the :class:`HTTPServer` (override to add some)."""
@@ -130,15 +137,26 @@ class AsyncHTTPTestCase(AsyncTestCase):
         """Turn a path such as ``"/health"`` into a full URL pointing at the test server."""
         return f"{self.get_protocol()}://127.0.0.1:{self.get_http_port()}{path}"
 
-    def tearDown(self) -> None:
-        self.http_server.stop()
-        self.io_loop.run_sync(
-            self.http_server.close_all_connections, timeout=get_async_test_timeout()
+    def fetch(self, path: str, raise_error: bool = False, **kwargs: Any) -> HTTPResponse:
+        """Fetch ``path`` from the test server synchronously and return the response.
+
+        ``path`` is relative to the server (``"/"``) unless it is a full
+        ``http://`` or ``https://`` URL, which is fetched as is.  Keyword
+        arguments go to :meth:`AsyncHTTPClient.fetch`.  Unlike the client,
+        ``raise_error`` defaults to False (tests often check non-200 codes);
+        errors other than HTTP status errors are raised either way.  After
+        :func:`get_async_test_timeout` seconds :class:`squall.util.TimeoutError`
+        is raised.
+        """
+        absolute = urlsplit(path).scheme.lower() in ("http", "https")
+        url = path if absolute else self.get_url(path)
+        response: HTTPResponse = self._run_body(
+            lambda: self.http_client.fetch(url, raise_error=raise_error, **kwargs),
+            get_async_test_timeout(),
+            f"fetch({url!r})",
+            "allow more with ASYNC_TEST_TIMEOUT",
         )
-        self.http_client.close()
-        del self.http_server
-        del self._app
-        super().tearDown()
+        return response
 
 
 class AsyncHTTPSTestCase(AsyncHTTPTestCase):
@@ -149,7 +167,7 @@ class AsyncHTTPSTestCase(AsyncHTTPTestCase):
     """
 
     def get_http_client(self) -> AsyncHTTPClient:
-        _, client_class = _import_http(self._case_name())
+        client_class = _import_http("AsyncHTTPSTestCase")[1]
         client: AsyncHTTPClient = client_class(
             force_instance=True, defaults={"validate_cert": False}
         )
@@ -165,13 +183,8 @@ class AsyncHTTPSTestCase(AsyncHTTPTestCase):
     @staticmethod
     def default_ssl_options() -> dict[str, Any]:
         """``certfile``/``keyfile`` of the test certificate shipped with squall."""
-        return {
-            "certfile": os.path.join(_HERE, "test.crt"),
-            "keyfile": os.path.join(_HERE, "test.key"),
-        }
+        here = Path(__file__).resolve().parent
+        return {"certfile": str(here / "test.crt"), "keyfile": str(here / "test.key")}
 
     def get_protocol(self) -> str:
         return "https"
-
-    def _case_name(self) -> str:
-        return "AsyncHTTPSTestCase"

@@ -9,13 +9,42 @@ from typing import Any
 
 __all__ = ["main"]
 
+#: unittest command-line switches accepted as squall options, and the
+#: :func:`unittest.main` keyword each one sets (later entries win).
+_SWITCHES: dict[str, tuple[str, Any]] = {
+    "verbose": ("verbosity", 2),
+    "quiet": ("verbosity", 0),
+    "failfast": ("failfast", True),
+    "catch": ("catchbreak", True),
+    "buffer": ("buffer", True),
+}
+
+_INTERRUPT_HELP = (
+    "What Ctrl-C does while tests run: true (the default) raises KeyboardInterrupt "
+    "and shows where the tests were, but cannot break out of every blocking call; "
+    "false lets the signal kill the process at once, without a traceback."
+)
+
+
+def _declare_options() -> Any:
+    """Define main()'s options once per process and return the global options object."""
+    from squall.options import define, options
+
+    if "exception_on_interrupt" not in options:
+        define("exception_on_interrupt", default=True, type=bool, help=_INTERRUPT_HELP)
+    for switch in _SWITCHES:
+        if switch not in options:
+            define(switch, type=bool, help=f"as unittest's --{switch}")
+    return options
+
 
 def main(**kwargs: Any) -> None:
     """Command-line test runner: :func:`unittest.main` driven by :mod:`squall.options`.
 
-    Name test modules as arguments; with none, the main module's ``all()``
-    function (if present) provides the suite. Wrapping the runner in
-    :mod:`squall.autoreload` repeats the run after every edit::
+    Name test modules (or classes, or methods) as arguments; with none, the
+    main module's ``all()`` function (if present) provides the suite.
+    Wrapping the runner in :mod:`squall.autoreload` repeats the run after
+    every edit::
 
         python -m squall.testing myproject.tests.test_api
         python -m squall.autoreload -m squall.testing myproject.tests.test_api
@@ -23,48 +52,25 @@ def main(**kwargs: Any) -> None:
     unittest's ``--verbose``, ``--quiet``, ``--failfast``, ``--catch`` and
     ``--buffer`` flags are accepted (as squall options), plus
     ``--exception-on-interrupt=false`` to let Ctrl-C kill the process
-    without a traceback, and the logging options.  :func:`unittest.main`
-    receives ``kwargs`` untouched.
+    without a traceback, and the logging options.  Other keyword arguments
+    go to :func:`unittest.main` as they are; the flags above override them.
+    Exits 1 with "No tests specified" when there is nothing to run.
     """
-    from squall.options import define, options, parse_command_line
+    from squall.options import parse_command_line
 
-    if "exception_on_interrupt" not in options:
-        define(
-            "exception_on_interrupt",
-            type=bool,
-            default=True,
-            help=(
-                "If true (default), ctrl-c raises a KeyboardInterrupt exception. "
-                "This prints a stack trace but cannot interrupt certain operations. "
-                "If false, the process is more reliably killed, but does not print "
-                "a stack trace."
-            ),
-        )
-    # The same flags as unittest's own command line.
-    for name in ("verbose", "quiet", "failfast", "catch", "buffer"):
-        if name not in options:
-            define(name, type=bool)
-
-    argv = [sys.argv[0], *parse_command_line(sys.argv)]
+    options = _declare_options()
+    names = parse_command_line(sys.argv)
     if not options.exception_on_interrupt:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-    if options.verbose is not None:
-        kwargs["verbosity"] = 2
-    if options.quiet is not None:
-        kwargs["verbosity"] = 0
-    if options.failfast is not None:
-        kwargs["failfast"] = True
-    if options.catch is not None:
-        kwargs["catchbreak"] = True
-    if options.buffer is not None:
-        kwargs["buffer"] = True
+    for switch, (keyword, value) in _SWITCHES.items():
+        if options[switch] is not None:
+            kwargs[keyword] = value
 
-    main_module = sys.modules.get("__main__")
-    if len(argv) > 1:
-        # Names on the command line are fully qualified; don't import anything else.
-        unittest.main(module=None, argv=argv, **kwargs)
-    elif main_module is not None and callable(getattr(main_module, "all", None)):
-        unittest.main(defaultTest="all", argv=argv, **kwargs)
+    if names:
+        # The names are fully qualified: load nothing from __main__.
+        source: dict[str, Any] = {"module": None}
+    elif callable(getattr(sys.modules.get("__main__"), "all", None)):
+        source = {"defaultTest": "all"}
     else:
-        print("No tests specified", file=sys.stderr)
-        sys.exit(1)
+        sys.exit("No tests specified")
+    unittest.main(argv=[sys.argv[0], *names], **source, **kwargs)
