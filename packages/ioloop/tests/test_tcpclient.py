@@ -534,3 +534,57 @@ def test_race_no_addresses() -> None:
         assert h.order == []
 
     run(body)
+
+
+def test_connect_zero_timeout_expires_even_with_a_live_server(run: Any) -> None:
+    async def body() -> None:
+        server, port = await start_server()
+        client = TCPClient()
+        with pytest.raises(squall_util.TimeoutError):
+            await client.connect("127.0.0.1", port, timeout=0)
+        # The client is still usable afterwards.
+        stream = await client.connect("127.0.0.1", port, timeout=5.0)
+        assert await stream.read_until(b"\n") == b"hello\n"
+        stream.close()
+        client.close()
+        server.stop()
+
+    run(body)
+
+
+def test_connect_rejects_a_timeout_of_the_wrong_type(run: Any) -> None:
+    async def body() -> None:
+        client = TCPClient()
+        with pytest.raises((TypeError, ValueError)):
+            await client.connect("127.0.0.1", 1, timeout="soon")  # type: ignore[arg-type]
+        client.close()
+
+    run(body)
+
+
+def test_timeout_during_tls_handshake_closes_the_connection(run: Any) -> None:
+    async def body() -> None:
+        hung_up = asyncio.Event()
+
+        class Silent(TCPServer):
+            async def handle_stream(self, stream: IOStream, address: Any) -> None:
+                # Never answers the ClientHello; waits for the client to give up.
+                await stream.read_until_close()
+                hung_up.set()
+
+        server = Silent()
+        [sock] = bind_sockets(0, "127.0.0.1")
+        server.add_sockets([sock])
+        client = TCPClient()
+        with pytest.raises(squall_util.TimeoutError):
+            await client.connect(
+                "127.0.0.1",
+                sock.getsockname()[1],
+                ssl_options={"cert_reqs": ssl.CERT_NONE},
+                timeout=0.1,
+            )
+        await hung_up.wait()
+        client.close()
+        server.stop()
+
+    run(body)

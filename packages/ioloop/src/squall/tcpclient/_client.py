@@ -62,11 +62,11 @@ async def _happy_eyeballs(
     first, second = _lanes(addrinfo)
     outcome: asyncio.Future[tuple[int, Any, _C]] = loop.create_future()
     stumbled: asyncio.Future[None] = loop.create_future()  # the leading lane had a failure
-    failure: list[BaseException] = []
+    last_error: BaseException = OSError("every connection attempt failed")
     running = 0
 
     async def lane(candidates: list[tuple[int, Any]], trailing: bool) -> None:
-        nonlocal running
+        nonlocal running, last_error
         if trailing:
             await asyncio.wait((stumbled,), timeout=head_start)
         for family, address in candidates:
@@ -75,7 +75,7 @@ async def _happy_eyeballs(
             try:
                 conn = await attempt(family, address)
             except Exception as exc:
-                failure[:] = [exc]
+                last_error = exc
                 if not stumbled.done():
                     stumbled.set_result(None)
                 continue
@@ -86,7 +86,7 @@ async def _happy_eyeballs(
             return
         running -= 1
         if not running and not outcome.done():
-            outcome.set_exception(failure[0])
+            outcome.set_exception(last_error)
 
     lanes = [(first, False)] + ([(second, True)] if second else [])
     running = len(lanes)
@@ -153,12 +153,18 @@ class TCPClient:
             OSError: when the name does not resolve, or the local end cannot
                 be bound.
         """
-        opening = self._open(host, port, af, ssl_options, max_buffer_size, source_ip, source_port)
         if timeout is None:
-            return await opening
+            return await self._open(
+                host, port, af, ssl_options, max_buffer_size, source_ip, source_port
+            )
         if isinstance(timeout, datetime.timedelta):
-            timeout = timeout.total_seconds()
-        return await asyncio.wait_for(opening, timeout)
+            seconds = timeout.total_seconds()
+        else:
+            seconds = float(timeout)
+        return await asyncio.wait_for(
+            self._open(host, port, af, ssl_options, max_buffer_size, source_ip, source_port),
+            seconds,
+        )
 
     async def _open(
         self,
