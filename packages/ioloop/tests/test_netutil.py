@@ -435,3 +435,282 @@ def test_ssl_wrap_socket_returns_sslsocket() -> None:
         assert wrapped.server_hostname == "x"
     finally:
         wrapped.close()
+
+
+# ---------------------------------------------------------------- more accept-handler behaviour
+
+
+def test_accept_handler_exception_is_logged_and_accepting_goes_on(
+    caplog: pytest.LogCaptureFixture, run: Any
+) -> None:
+    from squall.log import app_log
+
+    async def body() -> None:
+        [sock] = bind_sockets(0, "127.0.0.1")
+        accepted: list[socket.socket] = []
+        done = asyncio.Event()
+
+        def on_conn(conn: socket.socket, addr: Any) -> None:
+            accepted.append(conn)
+            if len(accepted) == 1:
+                raise RuntimeError("callback broke")
+            done.set()
+
+        remove = add_accept_handler(sock, on_conn)
+        loop = asyncio.get_running_loop()
+        clients = []
+        for _ in range(2):
+            c = socket.socket()
+            c.setblocking(False)
+            await loop.sock_connect(c, sock.getsockname())
+            clients.append(c)
+        await done.wait()
+        assert len(accepted) == 2
+        remove()
+        for s in accepted + clients + [sock]:
+            s.close()
+
+    with caplog.at_level("ERROR", logger=app_log.name):
+        run(body)
+    assert any(r.exc_info and isinstance(r.exc_info[1], RuntimeError) for r in caplog.records)
+
+
+def test_accept_handler_removed_from_callback_stops_the_batch(run: Any) -> None:
+    async def body() -> None:
+        [sock] = bind_sockets(0, "127.0.0.1")
+        clients = [socket.create_connection(sock.getsockname()) for _ in range(3)]
+        accepted: list[socket.socket] = []
+        remove: Callable[[], None]
+
+        def on_conn(conn: socket.socket, addr: Any) -> None:
+            accepted.append(conn)
+            remove()
+
+        remove = add_accept_handler(sock, on_conn)
+        for _ in range(50):
+            if accepted:
+                break
+            await asyncio.sleep(0.01)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert len(accepted) == 1
+        # The others are still queued on the listener.
+        sock.setblocking(True)
+        sock.settimeout(5)
+        extra, _ = sock.accept()
+        extra.close()
+        for s in accepted + clients + [sock]:
+            s.close()
+
+    run(body)
+
+
+def test_accept_handler_stops_after_remove(run: Any) -> None:
+    async def body() -> None:
+        [sock] = bind_sockets(0, "127.0.0.1")
+        accepted: list[socket.socket] = []
+        remove = add_accept_handler(sock, lambda conn, addr: accepted.append(conn))
+        remove()
+        client = socket.create_connection(sock.getsockname())
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert accepted == []
+        for s in (client, sock):
+            s.close()
+
+    run(body)
+
+
+def test_accept_handler_unix_socket(tmp_path: Any, run: Any) -> None:
+    async def body() -> None:
+        path = str(tmp_path / "a.sock")
+        sock = bind_unix_socket(path)
+        got: list[Any] = []
+        done = asyncio.Event()
+
+        def on_conn(conn: socket.socket, addr: Any) -> None:
+            got.append((conn, addr))
+            done.set()
+
+        remove = add_accept_handler(sock, on_conn)
+        client = socket.socket(socket.AF_UNIX)
+        client.connect(path)
+        await done.wait()
+        assert got[0][0].family == socket.AF_UNIX
+        remove()
+        for s in (got[0][0], client, sock):
+            s.close()
+
+    run(body)
+
+
+def test_bind_sockets_localhost_port_zero_one_port() -> None:
+    socks = bind_sockets(0, "localhost")
+    try:
+        assert socks
+        assert len({s.getsockname()[1] for s in socks}) == 1
+        assert all(s.gettimeout() == 0.0 for s in socks)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_bind_sockets_ipv4_before_ipv6() -> None:
+    socks = bind_sockets(0, None)
+    try:
+        families = [s.family for s in socks]
+        assert families == sorted(families)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_bind_sockets_numeric_host_flag_rejects_names() -> None:
+    with pytest.raises(socket.gaierror):
+        bind_sockets(0, "localhost", flags=socket.AI_NUMERICHOST)
+
+
+def test_bind_unix_socket_default_mode_and_backlog(tmp_path: Any) -> None:
+    path = str(tmp_path / "d.sock")
+    sock = bind_unix_socket(path, backlog=3)
+    try:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert sock.gettimeout() == 0.0
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("value", ["::", "0.0.0.0", "fe80::1", "2001:db8::1"])
+def test_is_valid_ip_more_literals(value: str) -> None:
+    assert is_valid_ip(value)
+
+
+@pytest.mark.parametrize("value", ["1.2.3.4:80", "[::1]", "::1::2", "\udcff"])
+def test_is_valid_ip_rejects(value: str) -> None:
+    assert not is_valid_ip(value)
+
+
+# ---------------------------------------------------------------- more resolver behaviour
+
+
+def test_executor_resolver_returns_asyncio_future(run: Any) -> None:
+    async def body() -> None:
+        pool = concurrent.futures.ThreadPoolExecutor(1)
+        resolver = ExecutorResolver(executor=pool)
+        fut = resolver.resolve("127.0.0.1", 1)
+        assert isinstance(fut, asyncio.Future)
+        assert await fut == [(socket.AF_INET, ("127.0.0.1", 1))]
+        resolver.close()
+        assert resolver.executor is None
+
+    run(body)
+
+
+def test_blocking_resolver_answers_before_returning(run: Any) -> None:
+    async def body() -> None:
+        resolver = BlockingResolver()
+        assert resolver.executor is None
+        fut = resolver.resolve("127.0.0.1", 2)
+        assert isinstance(fut, asyncio.Future) and fut.done()
+        assert fut.result() == [(socket.AF_INET, ("127.0.0.1", 2))]
+
+    run(body)
+
+
+def test_default_executor_resolver_error(run: Any) -> None:
+    async def body() -> None:
+        with pytest.raises(OSError):
+            await DefaultExecutorResolver().resolve("127.0.0.1", 80, socket.AF_INET6)
+
+    run(body)
+
+
+def test_loop_resolver_drops_duplicates(run: Any) -> None:
+    async def body() -> None:
+        result = await DefaultLoopResolver().resolve("localhost", 80)
+        assert result and len(result) == len(set(result))
+        assert all(isinstance(addr, tuple) and addr[1] == 80 for _fam, addr in result)
+
+    run(body)
+
+
+def test_threaded_resolver_close_keeps_the_shared_pool(run: Any) -> None:
+    async def body() -> None:
+        a = ThreadedResolver()
+        b = ThreadedResolver(num_threads=3)
+        a.close()
+        assert await b.resolve("127.0.0.1", 5) == [(socket.AF_INET, ("127.0.0.1", 5))]
+        b.close()
+
+    run(body)
+
+
+def test_override_resolver_passes_family_through_unmapped(run: Any) -> None:
+    async def body() -> None:
+        inner = _FakeResolver()
+        resolver = OverrideResolver(resolver=inner, mapping={("h", 1, socket.AF_INET6): ("x", 2)})
+        await resolver.resolve("h", 1, socket.AF_INET)
+        await resolver.resolve("h", 1, socket.AF_INET6)
+        assert inner.calls == [("h", 1, socket.AF_INET), ("x", 2, socket.AF_INET6)]
+
+    run(body)
+
+
+# ---------------------------------------------------------------- more TLS helpers
+
+
+def test_default_contexts_are_shared_and_sensible() -> None:
+    from squall.netutil import _client_ssl_defaults, _server_ssl_defaults
+
+    client = _client_ssl_defaults()
+    assert client is _client_ssl_defaults()
+    assert client.verify_mode == ssl.CERT_REQUIRED and client.check_hostname
+    server = _server_ssl_defaults()
+    assert server is _server_ssl_defaults()
+    assert server.verify_mode == ssl.CERT_NONE and not server.check_hostname
+
+
+def test_ssl_options_to_context_default_is_server_protocol() -> None:
+    ctx = ssl_options_to_context({})
+    assert ctx.protocol == ssl.PROTOCOL_TLS_SERVER
+    assert ctx.options & ssl.OP_NO_COMPRESSION
+
+
+def test_ssl_options_to_context_loads_cert_and_ca(cert_files: tuple[str, str]) -> None:
+    certfile, keyfile = cert_files
+    server = ssl_options_to_context(
+        {"certfile": certfile, "keyfile": keyfile, "cert_reqs": ssl.CERT_OPTIONAL}, True
+    )
+    assert server.verify_mode == ssl.CERT_OPTIONAL
+    client = ssl_options_to_context({"ca_certs": certfile}, server_side=False)
+    assert len(client.get_ca_certs()) == 1
+    assert client.verify_mode == ssl.CERT_REQUIRED
+
+
+def test_ssl_options_to_context_explicit_version() -> None:
+    ctx = ssl_options_to_context({"ssl_version": ssl.PROTOCOL_TLS_CLIENT}, server_side=True)
+    assert ctx.protocol == ssl.PROTOCOL_TLS_CLIENT
+
+
+def test_ssl_options_to_context_rejects_other_types() -> None:
+    with pytest.raises(TypeError):
+        ssl_options_to_context([("certfile", "x")])  # type: ignore[arg-type]
+
+
+def test_ssl_options_unknown_key_is_named() -> None:
+    with pytest.raises(ValueError, match="bogus"):
+        ssl_options_to_context({"bogus": 1, "certfile": "x"})
+
+
+def test_ssl_wrap_socket_server_side_from_context(cert_files: tuple[str, str]) -> None:
+    certfile, keyfile = cert_files
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(certfile, keyfile)
+    wrapped = ssl_wrap_socket(
+        socket.socket(), ctx, server_hostname="ignored", do_handshake_on_connect=False
+    )
+    try:
+        assert wrapped.server_side
+        assert wrapped.server_hostname is None
+    finally:
+        wrapped.close()

@@ -241,3 +241,178 @@ def test_tls_server(cert_files: tuple[str, str], as_dict: bool) -> None:
         server.stop()
 
     run(body)
+
+
+# ---------------------------------------------------------------- more behaviour, on every loop
+
+
+def test_echo_on_each_loop_kind(run: Any) -> None:
+    async def body() -> None:
+        server = EchoServer()
+        server.listen(0, "127.0.0.1")
+        port = port_of(server)
+        replies = await asyncio.gather(*(echo_once(port, b"x%d\n" % i) for i in range(10)))
+        assert replies == [b"x%d\n" % i for i in range(10)]
+        server.stop()
+
+    run(body)
+
+
+def test_start_twice_raises() -> None:
+    async def body() -> None:
+        server = EchoServer()
+        server.bind(0, "127.0.0.1")
+        server.start()
+        with pytest.raises(RuntimeError):
+            server.start()
+        server.stop()
+
+    run(body)
+
+
+def test_bind_after_start_serves_at_once() -> None:
+    async def body() -> None:
+        server = EchoServer()
+        server.start()
+        server.bind(0, "127.0.0.1")
+        assert await echo_once(port_of(server)) == b"ping\n"
+        server.stop()
+
+    run(body)
+
+
+def test_stop_closes_bound_but_unstarted_sockets() -> None:
+    async def body() -> None:
+        server = EchoServer()
+        server.bind(0, "127.0.0.1")
+        waiting = list(server._waiting)
+        assert waiting and all(s.fileno() != -1 for s in waiting)
+        server.stop()
+        assert all(s.fileno() == -1 for s in waiting)
+
+    run(body)
+
+
+def test_synchronous_handle_stream_error_is_logged_and_server_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[int] = []
+
+    class Flaky(TCPServer):
+        def handle_stream(self, stream: IOStream, address: Any) -> None:
+            calls.append(1)
+            if len(calls) == 1:
+                stream.close()
+                raise RuntimeError("first one breaks")
+            stream.write(b"fine\n")
+            stream.close()
+
+    async def body() -> None:
+        server = Flaky()
+        server.listen(0, "127.0.0.1")
+        port = port_of(server)
+        first = IOStream(socket.socket())
+        await first.connect(("127.0.0.1", port))
+        assert await first.read_until_close() == b""
+        second = IOStream(socket.socket())
+        await second.connect(("127.0.0.1", port))
+        assert await second.read_until_close() == b"fine\n"
+        server.stop()
+
+    with caplog.at_level("ERROR", logger=app_log.name):
+        run(body)
+    assert len(calls) == 2
+    assert any(r.exc_info and isinstance(r.exc_info[1], RuntimeError) for r in caplog.records)
+
+
+def test_handle_stream_may_return_a_plain_future() -> None:
+    async def body() -> None:
+        seen: list[Any] = []
+
+        class FutureServer(TCPServer):
+            def handle_stream(self, stream: IOStream, address: Any) -> asyncio.Future[None]:
+                fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                seen.append(fut)
+                stream.write(b"ok\n")
+                stream.close()
+                fut.set_result(None)
+                return fut
+
+        server = FutureServer()
+        server.listen(0, "127.0.0.1")
+        stream = IOStream(socket.socket())
+        await stream.connect(("127.0.0.1", port_of(server)))
+        assert await stream.read_until_close() == b"ok\n"
+        assert len(seen) == 1 and seen[0].done()
+        server.stop()
+
+    run(body)
+
+
+def test_listen_before_the_loop_runs() -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        server = EchoServer()
+        server.listen(0, "127.0.0.1")
+        assert loop.run_until_complete(echo_once(port_of(server))) == b"ping\n"
+        server.stop()
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def test_unix_socket_server(tmp_path: Any) -> None:
+    from squall.netutil import bind_unix_socket
+
+    async def body() -> None:
+        path = str(tmp_path / "echo.sock")
+        server = EchoServer()
+        server.add_socket(bind_unix_socket(path))
+        stream = IOStream(socket.socket(socket.AF_UNIX))
+        await stream.connect(path)
+        await stream.write(b"local\n")
+        assert await stream.read_until(b"\n") == b"local\n"
+        assert type(server.streams[0]) is IOStream
+        stream.close()
+        server.stop()
+
+    run(body)
+
+
+def test_tls_server_survives_client_that_hangs_up_before_handshake(
+    cert_files: tuple[str, str], run: Any
+) -> None:
+    async def body() -> None:
+        certfile, keyfile = cert_files
+        server = EchoServer(ssl_options={"certfile": certfile, "keyfile": keyfile})
+        server.listen(0, "127.0.0.1")
+        port = port_of(server)
+        rude = socket.create_connection(("127.0.0.1", port))
+        rude.close()
+        client_ctx = ssl.create_default_context(cafile=certfile)
+        for word in (b"one\n", b"two\n"):
+            stream = SSLIOStream(socket.socket(), ssl_options=client_ctx)
+            await stream.connect(("127.0.0.1", port), server_hostname="localhost")
+            await stream.write(word)
+            assert await stream.read_until(b"\n") == word
+            stream.close()
+        server.stop()
+
+    run(body)
+
+
+def test_tls_dict_options_build_one_context(cert_files: tuple[str, str]) -> None:
+    certfile, keyfile = cert_files
+    server = TCPServer(ssl_options={"certfile": certfile, "keyfile": keyfile})
+    first = server._context()
+    assert isinstance(first, ssl.SSLContext)
+    assert server._context() is first
+    # A new ssl_options value is picked up.
+    server.ssl_options = {"certfile": certfile, "keyfile": keyfile}
+    assert server._context() is not first
+
+
+def test_ssl_options_keyfile_missing(cert_files: tuple[str, str], tmp_path: Any) -> None:
+    with pytest.raises(ValueError, match="keyfile"):
+        TCPServer(ssl_options={"certfile": cert_files[0], "keyfile": str(tmp_path / "no.key")})

@@ -1,4 +1,10 @@
-"""Asynchronous host name resolution: the configurable :class:`Resolver` family."""
+"""Host name resolution without blocking the loop: the configurable :class:`Resolver` family.
+
+Every resolver answers ``resolve(host, port, family)`` with an awaitable list
+of ``(family, sockaddr)`` pairs.  The built-in ones differ only in where the
+blocking ``getaddrinfo`` call runs: inside asyncio's own lookup, on an
+executor, or right there on the loop's thread.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import asyncio
 import concurrent.futures
 import os
 import socket
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from squall.util import Configurable
@@ -21,32 +27,28 @@ __all__ = [
     "ThreadedResolver",
 ]
 
-
-def _pairs(infos: list[tuple[Any, ...]]) -> list[tuple[int, Any]]:
-    """``getaddrinfo`` results reduced to ``(family, address)`` pairs, duplicates dropped."""
-    results: list[tuple[int, Any]] = []
-    for fam, _type, _proto, _canon, address in infos:
-        pair = (fam, address)
-        if pair not in results:
-            results.append(pair)
-    return results
+_Pairs = list[tuple[int, Any]]
 
 
-def _resolve_addr(
-    host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
-) -> list[tuple[int, Any]]:
-    """Blocking ``getaddrinfo`` as ``(family, address)`` pairs."""
-    return _pairs(socket.getaddrinfo(host, port, family, socket.SOCK_STREAM))
+def _family_address_pairs(infos: Iterable[tuple[Any, ...]]) -> _Pairs:
+    """Keeps the ``(family, sockaddr)`` of each ``getaddrinfo`` entry, first occurrence only."""
+    return list(dict.fromkeys((info[0], info[4]) for info in infos))
+
+
+def _resolve_addr(host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> _Pairs:
+    """The blocking lookup the executor-based resolvers run."""
+    return _family_address_pairs(socket.getaddrinfo(host, port, family, socket.SOCK_STREAM))
 
 
 class Resolver(Configurable):
-    """Base class for non-blocking host name lookup, with a swappable implementation.
+    """Interface of the non-blocking name resolvers, and the factory for the configured one.
 
-    ``Resolver()`` builds the configured implementation
-    (:class:`DefaultLoopResolver` unless :meth:`~squall.util.Configurable.configure` chose
-    another): :class:`DefaultExecutorResolver`, :class:`BlockingResolver`,
-    :class:`ThreadedResolver`, :class:`OverrideResolver`,
-    :class:`squall.platform.caresresolver.CaresResolver` or
+    ``Resolver()`` returns an instance of the implementation chosen with
+    :meth:`~squall.util.Configurable.configure`, :class:`DefaultLoopResolver`
+    unless changed.  The others: :class:`DefaultExecutorResolver`,
+    :class:`ThreadedResolver`, :class:`BlockingResolver`,
+    :class:`ExecutorResolver`, :class:`OverrideResolver`,
+    :class:`squall.platform.caresresolver.CaresResolver` and
     :class:`squall.platform.twisted.TwistedResolver`.
     """
 
@@ -61,34 +63,35 @@ class Resolver(Configurable):
     def resolve(
         self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
     ) -> Awaitable[list[tuple[int, Any]]]:
-        """Resolves *host* and *port*; the awaitable gives ``[(family, address), ...]``.
+        """Looks up *host*; the awaitable gives a list of ``(family, address)`` pairs.
 
-        *address* is a tuple suitable for :meth:`socket.socket.connect`.
-        *family* may restrict results to ``AF_INET`` or ``AF_INET6``.
+        Each *address* is ready for :meth:`socket.socket.connect` (it carries
+        *port*).  *family* ``AF_INET`` or ``AF_INET6`` limits the answer to
+        that family.
 
         Raises:
-            OSError: (``socket.gaierror`` typically) when resolution fails.
+            OSError: through the awaitable (typically :class:`socket.gaierror`)
+                when the name cannot be resolved.
         """
         raise NotImplementedError()
 
     def close(self) -> None:
-        """Releases the resources this resolver holds."""
+        """Frees whatever the resolver holds (threads, sockets); a no-op by default."""
 
 
 class DefaultLoopResolver(Resolver):
-    """The out-of-the-box choice: each lookup is a call to the running loop's ``getaddrinfo``."""
+    """The default: asks the running asyncio loop (``loop.getaddrinfo``) for each lookup."""
 
     async def resolve(
         self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
     ) -> list[tuple[int, Any]]:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, port, family=family, type=socket.SOCK_STREAM
-        )
-        return _pairs(infos)
+        loop = asyncio.get_running_loop()
+        found = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+        return _family_address_pairs(found)
 
 
 class DefaultExecutorResolver(Resolver):
-    """Resolver running blocking ``getaddrinfo`` on the loop's default executor."""
+    """Runs the blocking lookup on the loop's default executor."""
 
     async def resolve(
         self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
@@ -98,15 +101,16 @@ class DefaultExecutorResolver(Resolver):
 
 
 class ExecutorResolver(Resolver):
-    """Resolver running blocking ``getaddrinfo`` on a :class:`concurrent.futures.Executor`.
+    """Runs the blocking lookup on a :class:`concurrent.futures.Executor` of your choice.
 
     Args:
-        executor: where to run; ``None`` runs synchronously on the loop
-            thread (a blocking resolver).
-        close_executor: whether :meth:`close` shuts *executor* down.
+        executor: where lookups run; ``None`` runs them right away on the
+            calling thread, blocking the loop (see :class:`BlockingResolver`).
+        close_executor: whether :meth:`close` shuts *executor* down (never
+            for ``None``).
 
-    Deprecated in Tornado in favour of :class:`DefaultLoopResolver`; kept
-    for compatibility.
+    Tornado deprecates this class in favour of :class:`DefaultLoopResolver`;
+    it stays for compatibility.
     """
 
     executor: concurrent.futures.Executor | None
@@ -116,78 +120,79 @@ class ExecutorResolver(Resolver):
         self, executor: concurrent.futures.Executor | None = None, close_executor: bool = True
     ) -> None:
         self.executor = executor
-        self.close_executor = close_executor if executor is not None else False
+        self.close_executor = executor is not None and close_executor
 
     def close(self) -> None:
-        if self.close_executor and self.executor is not None:
-            self.executor.shutdown()
-        self.executor = None
+        pool, self.executor = self.executor, None
+        if pool is not None and self.close_executor:
+            pool.shutdown()
 
     def resolve(
         self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
     ) -> asyncio.Future[list[tuple[int, Any]]]:
         loop = asyncio.get_running_loop()
-        if self.executor is None:
-            fut: asyncio.Future[list[tuple[int, Any]]] = loop.create_future()
-            try:
-                fut.set_result(_resolve_addr(host, port, family))
-            except Exception as e:
-                fut.set_exception(e)
-            return fut
-        return asyncio.wrap_future(
-            self.executor.submit(_resolve_addr, host, port, family), loop=loop
-        )
+        if self.executor is not None:
+            return loop.run_in_executor(self.executor, _resolve_addr, host, port, family)
+        answer: asyncio.Future[_Pairs] = loop.create_future()
+        try:
+            pairs = _resolve_addr(host, port, family)
+        except Exception as exc:
+            answer.set_exception(exc)
+        else:
+            answer.set_result(pairs)
+        return answer
 
 
 class BlockingResolver(ExecutorResolver):
-    """Resolver that blocks the loop while it resolves (``getaddrinfo`` inline)."""
+    """Resolves inline on the loop's thread: the loop stalls for the length of each lookup."""
 
     def initialize(self) -> None:  # type: ignore[override]
-        super().initialize()
+        super().initialize(None)
+
+
+# (pid, pool): the pool every ThreadedResolver of this process uses.
+_shared_pool: tuple[int, concurrent.futures.ThreadPoolExecutor] | None = None
+
+
+def _process_pool(num_threads: int) -> concurrent.futures.ThreadPoolExecutor:
+    global _shared_pool
+    pid = os.getpid()
+    if _shared_pool is None or _shared_pool[0] != pid:
+        # None yet, or one inherited through fork() whose threads stayed behind.
+        _shared_pool = (pid, concurrent.futures.ThreadPoolExecutor(num_threads))
+    return _shared_pool[1]
 
 
 class ThreadedResolver(ExecutorResolver):
-    """Resolver using a thread pool shared by all instances in the process.
+    """Resolves on a thread pool that all instances in the process share.
 
     Args:
-        num_threads: size of the shared pool (a new size rebuilds it).
+        num_threads: the pool's size; only the first instance made in a
+            process (or after a fork) decides it.
+
+    :meth:`close` leaves the shared pool running.
     """
 
-    _threadpool: concurrent.futures.ThreadPoolExecutor | None = None
-    _threadpool_pid: int | None = None
-    _threadpool_size = 0
-
     def initialize(self, num_threads: int = 10) -> None:  # type: ignore[override]
-        pool = ThreadedResolver._create_threadpool(num_threads)
-        super().initialize(executor=pool, close_executor=False)
-
-    @classmethod
-    def _create_threadpool(cls, num_threads: int) -> concurrent.futures.ThreadPoolExecutor:
-        pid = os.getpid()
-        pool = ThreadedResolver._threadpool
-        if pool is None or ThreadedResolver._threadpool_pid != pid:
-            # A pool inherited across fork() has no threads: make a new one.
-            pool = concurrent.futures.ThreadPoolExecutor(num_threads)
-            ThreadedResolver._threadpool = pool
-            ThreadedResolver._threadpool_pid = pid
-            ThreadedResolver._threadpool_size = num_threads
-        return pool
+        super().initialize(executor=_process_pool(num_threads), close_executor=False)
 
 
 class OverrideResolver(Resolver):
-    """Redirect chosen lookups before handing them to another resolver.
+    """Rewrites chosen lookups, then passes every lookup on to another resolver.
 
     Handy in tests, or to point a name somewhere else without touching
-    ``/etc/hosts``. A *mapping* key is a host, a ``(host, port)`` pair or a
-    ``(host, port, family)`` triple; its value is the host, or the
-    ``(host, port)`` pair, to look up in its place. When several keys fit,
-    the most specific one is used::
+    ``/etc/hosts``.  A *mapping* key is a host, a ``(host, port)`` pair or a
+    ``(host, port, family)`` triple; a host key maps to the host to look up
+    instead, the others to a ``(host, port)`` pair.  When several keys
+    match a lookup, the most specific one wins::
 
         OverrideResolver(Resolver(), {
             "api.internal": "10.0.0.5",
             ("db.example.org", 5432): ("127.0.0.1", 15432),
             ("db.example.org", 5432, socket.AF_INET6): ("::1", 15432),
         })
+
+    :meth:`close` closes the wrapped resolver.
     """
 
     resolver: Resolver
@@ -203,11 +208,10 @@ class OverrideResolver(Resolver):
     def resolve(
         self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
     ) -> Awaitable[list[tuple[int, Any]]]:
-        mapping = self.mapping
-        if (host, port, family) in mapping:
-            host, port = mapping[(host, port, family)]
-        elif (host, port) in mapping:
-            host, port = mapping[(host, port)]
-        elif host in mapping:
-            host = mapping[host]
+        table = self.mapping
+        target = table.get((host, port, family)) or table.get((host, port))
+        if target is not None:
+            host, port = target
+        else:
+            host = table.get(host, host)
         return self.resolver.resolve(host, port, family)

@@ -1,13 +1,16 @@
-"""Listening sockets: bind TCP and Unix sockets and accept connections on the loop."""
+"""Listening sockets: open TCP and Unix listeners, and accept on them from the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import socket
 import stat
 from collections.abc import Callable
 from typing import Any
+
+from squall.log import app_log
 
 __all__ = [
     "_DEFAULT_BACKLOG",
@@ -17,8 +20,67 @@ __all__ = [
     "is_valid_ip",
 ]
 
-#: Default listen() backlog, also the most connections accepted per loop iteration.
+#: ``listen()`` backlog used when none is given; also the largest number of
+#: connections one readiness event of a listener accepts.
 _DEFAULT_BACKLOG = 128
+
+_ACCEPT_BATCH = range(_DEFAULT_BACKLOG)
+
+
+def _listen_targets(
+    address: str | None, port: int, family: int, flags: int
+) -> list[tuple[int, int, Any]]:
+    """``(family, proto, sockaddr)`` to listen on, each once, IPv4 before IPv6."""
+    targets: dict[tuple[int, Any], int] = {}
+    for fam, _kind, proto, _name, sockaddr in socket.getaddrinfo(
+        address, port, family, socket.SOCK_STREAM, 0, flags
+    ):
+        if address and len(sockaddr) == 4 and sockaddr[3]:
+            # A scoped (link-local) result for a host name: not a listener
+            # anyone asked for, and binding it fails without the scope.
+            continue
+        targets.setdefault((fam, sockaddr), proto)
+    found = [(fam, proto, sockaddr) for (fam, sockaddr), proto in targets.items()]
+    found.sort(key=lambda target: target[0])
+    return found
+
+
+def _switches(family: int, reuse_port: bool) -> list[tuple[int, int]]:
+    """The boolean socket options a listener of *family* gets, as ``(level, option)``."""
+    on: list[tuple[int, int]] = []
+    if os.name != "nt":
+        # Let a restarted server bind while old connections sit in TIME_WAIT.
+        on.append((socket.SOL_SOCKET, socket.SO_REUSEADDR))
+    if reuse_port:
+        on.append((socket.SOL_SOCKET, socket.SO_REUSEPORT))
+    if family == socket.AF_INET6:
+        # Keep v6 listeners to v6 so that the v4 one can share the port.
+        on.append((socket.IPPROTO_IPV6, socket.IPV6_V6ONLY))
+    return on
+
+
+def _open_listener(
+    family: int, proto: int, sockaddr: Any, backlog: int, reuse_port: bool
+) -> socket.socket | None:
+    """A non-blocking socket listening on *sockaddr*, or ``None`` when that address is unusable here."""
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM, proto)
+    except OSError as exc:
+        if exc.errno == errno.EAFNOSUPPORT:
+            return None  # e.g. IPv6 compiled in but off in the kernel
+        raise
+    try:
+        for level, option in _switches(family, reuse_port):
+            sock.setsockopt(level, option, 1)
+        sock.setblocking(False)
+        sock.bind(sockaddr)
+        sock.listen(backlog)
+    except BaseException as exc:
+        sock.close()
+        if isinstance(exc, OSError) and exc.errno == errno.EADDRNOTAVAIL and sockaddr[0] == "::1":
+            return None  # a name that maps to ::1 on a host without IPv6 loopback
+        raise
+    return sock
 
 
 def bind_sockets(
@@ -29,107 +91,67 @@ def bind_sockets(
     flags: int | None = None,
     reuse_port: bool = False,
 ) -> list[socket.socket]:
-    """Open one listening socket on *port* for each address *address* resolves to.
+    """Opens a listening socket on *port* for every address *address* stands for.
 
-    *address* is a host name or IP literal; leave it ``None`` (or ``""``)
-    to accept connections on every interface.  One socket is made per
-    address ``getaddrinfo`` returns (IPv6 sockets are IPv6-only, so IPv4 and
-    IPv6 coexist).  With ``port=0``
-    the port the first socket got is used for the others, so every socket
-    shares one port.  *family* restricts to ``AF_INET`` or ``AF_INET6``;
-    *flags* are ``getaddrinfo`` flags (default ``AI_PASSIVE``); *reuse_port*
-    sets ``SO_REUSEPORT``.  The sockets are non-blocking.
+    *address* is an IP literal or a host name (all of its addresses are
+    used); ``None`` or ``""`` means every interface.  *family* may restrict
+    the sockets to ``AF_INET`` or ``AF_INET6``; by default both are used
+    where available (IPv6 sockets are IPv6-only, so the two coexist).
+    *backlog* goes to ``listen()``; *flags* are ``getaddrinfo`` ``AI_*``
+    flags (default ``AI_PASSIVE``); *reuse_port* sets ``SO_REUSEPORT`` on
+    each socket.  With ``port=0`` the system picks a port for the first
+    socket and the others reuse it.  The sockets are non-blocking.
 
     Raises:
         ValueError: if *reuse_port* is asked for where it is not supported.
-        OSError: if binding fails.
+        OSError: if an address cannot be bound (the sockets made so far are
+            closed first).
     """
     if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
-        raise ValueError("the platform doesn't support SO_REUSEPORT")
-    sockets: list[socket.socket] = []
-    if address == "":
-        address = None
-    if not socket.has_ipv6 and family == socket.AF_UNSPEC:
+        raise ValueError("reuse_port: SO_REUSEPORT is not available on this platform")
+    if family == socket.AF_UNSPEC and not socket.has_ipv6:
         family = socket.AF_INET
-    if flags is None:
-        flags = socket.AI_PASSIVE
-    bound_port: int | None = None
-    seen: set[tuple[Any, ...]] = set()
-    infos = socket.getaddrinfo(address, port, family, socket.SOCK_STREAM, 0, flags)
+    targets = _listen_targets(
+        address or None, port, family, socket.AI_PASSIVE if flags is None else flags
+    )
+    opened: list[socket.socket] = []
     try:
-        for af, socktype, proto, _canon, sockaddr in sorted(infos, key=lambda x: x[0]):
-            key = (af, socktype, proto, sockaddr)
-            if key in seen:
-                continue
-            seen.add(key)
-            if af == socket.AF_INET6 and len(sockaddr) > 3 and sockaddr[3] != 0 and address:
-                # A link-local result (scope id set) of a name like "localhost".
-                continue
-            try:
-                sock = socket.socket(af, socktype, proto)
-            except OSError as e:
-                if e.errno == errno.EAFNOSUPPORT:
-                    continue
-                raise
-            try:
-                if os.name != "nt":
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if reuse_port:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                if af == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                if port == 0 and bound_port is not None:
-                    sockaddr = (sockaddr[0], bound_port, *sockaddr[2:])
-                sock.setblocking(False)
-                try:
-                    sock.bind(sockaddr)
-                except OSError as e:
-                    if (
-                        e.errno == errno.EADDRNOTAVAIL
-                        and af == socket.AF_INET6
-                        and sockaddr[0] == "::1"
-                    ):
-                        # "localhost" resolved to ::1 but IPv6 is off.
-                        sock.close()
-                        continue
-                    raise
-                bound_port = sock.getsockname()[1]
-                sock.listen(backlog)
-            except BaseException:
-                sock.close()
-                raise
-            sockets.append(sock)
+        for fam, proto, sockaddr in targets:
+            if port == 0 and opened:
+                sockaddr = (sockaddr[0], opened[0].getsockname()[1], *sockaddr[2:])
+            sock = _open_listener(fam, proto, sockaddr, backlog, reuse_port)
+            if sock is not None:
+                opened.append(sock)
     except BaseException:
-        for sock in sockets:
+        for sock in opened:
             sock.close()
         raise
-    return sockets
+    return opened
 
 
 def bind_unix_socket(
     file: str, mode: int = 0o600, backlog: int = _DEFAULT_BACKLOG
 ) -> socket.socket:
-    """Listen for stream connections on the filesystem path *file* (``AF_UNIX``).
+    """Returns a non-blocking stream socket listening on the filesystem path *file*.
 
-    An existing socket file at that path is replaced; the new one gets
-    permissions *mode*.  The socket is non-blocking.
+    A socket left at that path by an earlier run is removed first; any other
+    kind of file there is left alone and refused.  The new socket file gets
+    the permission bits *mode*.
 
     Raises:
-        ValueError: when something other than a socket already occupies *file*.
+        ValueError: when *file* exists and is not a socket.
     """
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        existing = os.stat(file).st_mode
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISSOCK(existing):
+            raise ValueError(f"{file!r} is in the way and is not a socket")
+        os.remove(file)
+    sock = socket.socket(socket.AF_UNIX)
+    try:
         sock.setblocking(False)
-        try:
-            st = os.stat(file)
-        except FileNotFoundError:
-            pass
-        else:
-            if stat.S_ISSOCK(st.st_mode):
-                os.remove(file)
-            else:
-                raise ValueError(f"File {file} exists and is not a socket")
         sock.bind(file)
         os.chmod(file, mode)
         sock.listen(backlog)
@@ -139,55 +161,90 @@ def bind_unix_socket(
     return sock
 
 
-def add_accept_handler(
-    sock: socket.socket, callback: Callable[[socket.socket, Any], None]
-) -> Callable[[], None]:
-    """Calls ``callback(connection, address)`` for each connection accepted on *sock*.
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """The running asyncio loop, else the one behind the current IOLoop."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        from squall.ioloop import IOLoop
 
-    Uses the current :class:`~squall.ioloop.IOLoop`.  Up to the listen
-    backlog's worth of connections is accepted per event, so one busy
-    listener cannot starve the loop.  Returns a function that stops
-    accepting (it does not close *sock*).
-    """
-    from squall.ioloop import IOLoop
+        loop: asyncio.AbstractEventLoop = getattr(IOLoop.current(), "asyncio_loop")  # noqa: B009
+        return loop
 
-    io_loop = IOLoop.current()
-    removed = [False]
 
-    def accept_handler(fd: Any, events: int) -> None:
-        for _ in range(_DEFAULT_BACKLOG):
-            if removed[0]:
-                return
+class _Acceptor:
+    """Accepts on one listening socket from the loop's reader callback."""
+
+    __slots__ = ("_callback", "_fd", "_loop", "_sock")
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        callback: Callable[[socket.socket, Any], None],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._sock = sock
+        self._callback = callback
+        self._fd = sock.fileno()
+        self._loop: asyncio.AbstractEventLoop | None = loop
+        loop.add_reader(self._fd, self._drain)
+
+    def _drain(self) -> None:
+        # Take what the backlog holds, up to one batch, then yield to the loop.
+        accept = self._sock.accept
+        callback = self._callback
+        for _ in _ACCEPT_BATCH:
+            if self._loop is None:
+                return  # a callback just switched us off
             try:
-                connection, address = sock.accept()
+                conn, peer = accept()
             except (BlockingIOError, InterruptedError):
                 return
             except ConnectionAbortedError:
-                # The client went away before we accepted it.
-                continue
-            callback(connection, address)
+                continue  # the client gave up while queued
+            except OSError:
+                app_log.error("accept() failed on fd %d", self._fd, exc_info=True)
+                return
+            try:
+                callback(conn, peer)
+            except Exception:
+                app_log.error("Exception in accept callback %r", callback, exc_info=True)
 
-    def remove_handler() -> None:
-        if not removed[0]:
-            io_loop.remove_handler(sock)
-            removed[0] = True
+    def cancel(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        self._loop = None
+        if not loop.is_closed():
+            loop.remove_reader(self._fd)
 
-    io_loop.add_handler(sock, accept_handler, IOLoop.READ)
-    return remove_handler
+
+def add_accept_handler(
+    sock: socket.socket, callback: Callable[[socket.socket, Any], None]
+) -> Callable[[], None]:
+    """Runs ``callback(connection, address)`` for every connection accepted on *sock*.
+
+    *sock* is a listening socket; the callback gets each new socket and the
+    peer's address (unlike an IOLoop handler's ``(fd, events)``).  Accepting
+    happens on the current :class:`~squall.ioloop.IOLoop`; each time *sock*
+    is readable at most one backlog's worth of connections is taken, so a
+    flood on one listener cannot starve the loop.  An exception from
+    *callback* is logged and accepting goes on.
+
+    Returns a function that stops accepting; calling it again does nothing.
+    It does not close *sock*.
+    """
+    return _Acceptor(sock, callback, _event_loop()).cancel
 
 
 def is_valid_ip(ip: str) -> bool:
-    """Returns ``True`` if *ip* is an IPv4 or IPv6 address literal."""
-    if not ip or "\x00" in ip:
+    """Returns ``True`` if *ip* is an IPv4 or IPv6 address literal (not a host name)."""
+    if not ip:
         return False
     try:
-        res = socket.getaddrinfo(
-            ip, 0, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST
-        )
-        return bool(res)
-    except socket.gaierror as e:
-        if e.args[0] == socket.EAI_NONAME:
-            return False
-        raise
-    except UnicodeError:
+        socket.getaddrinfo(ip, None, flags=socket.AI_NUMERICHOST)
+    except (OSError, ValueError):
+        # gaierror for anything that is not numeric; ValueError for NULs and
+        # strings the IDNA codec rejects.
         return False
+    return True

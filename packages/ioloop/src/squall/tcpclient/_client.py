@@ -1,183 +1,124 @@
-"""Outgoing connections: resolve, race IPv6/IPv4 candidates ("Happy Eyeballs"), wrap in a stream."""
+"""Outgoing connections: resolve, race the addresses of both families, wrap the winner in a stream.
+
+The race follows "Happy Eyeballs" (RFC 6555).  The resolver's answer is split
+into two lanes by address family, the family of its first entry leading.
+Each lane tries its addresses one after another, so at most one attempt per
+family is in flight.  The second lane starts once the leading lane has had a
+short head start (:data:`_INITIAL_CONNECT_TIMEOUT`) or as soon as one of its
+attempts fails.  The first connection made wins; every other attempt is
+cancelled or, if it connects too late, closed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime
-import functools
 import socket
 import ssl
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from squall.iostream import IOStream
-from squall.netutil import Resolver
-from squall.util import TimeoutError
+from squall.iostream import IOStream, SSLIOStream, StreamClosedError
+from squall.netutil import Resolver, ssl_wrap_socket
 
 __all__ = ["TCPClient"]
 
-#: Seconds to wait on the first address family before also trying the other.
+#: Head start, in seconds, of the leading address family over the other one.
 _INITIAL_CONNECT_TIMEOUT = 0.3
 
-_ConnectFn = Callable[[int, Any], "tuple[IOStream, asyncio.Future[IOStream]]"]
+_C = TypeVar("_C")
 
 
-class _Connector:
-    """One connection attempt over a list of addresses ("Happy Eyeballs", RFC 6555).
+def _lanes(
+    addrinfo: list[tuple[int, Any]],
+) -> tuple[list[tuple[int, Any]], list[tuple[int, Any]]]:
+    """Splits *addrinfo* by family: the first entry's family, then every other entry."""
+    if not addrinfo:
+        return [], []
+    lead = addrinfo[0][0]
+    return [a for a in addrinfo if a[0] == lead], [a for a in addrinfo if a[0] != lead]
 
-    Addresses are split by family: the family of the first address is the
-    primary one.  Primary addresses are tried one at a time; if the current
-    attempt has not succeeded after *timeout* seconds, or fails outright,
-    attempts on the other family start in parallel.  The first connection
-    made wins and every other attempt is closed.
+
+async def _happy_eyeballs(
+    addrinfo: list[tuple[int, Any]],
+    attempt: Callable[[int, Any], Awaitable[_C]],
+    discard: Callable[[_C], object],
+    head_start: float = _INITIAL_CONNECT_TIMEOUT,
+) -> tuple[int, Any, _C]:
+    """Races connection attempts over *addrinfo*; returns ``(family, address, connection)``.
+
+    ``attempt(family, address)`` makes one connection (it cleans up after
+    itself when it fails or is cancelled); ``discard(connection)`` closes a
+    connection that finished after another had already won.  When every
+    attempt fails the most recent failure is raised; cancelling the race
+    cancels the attempts in flight.
+
+    Raises:
+        OSError: when *addrinfo* is empty.
     """
+    if not addrinfo:
+        raise OSError("no address to connect to")
+    loop = asyncio.get_running_loop()
+    first, second = _lanes(addrinfo)
+    outcome: asyncio.Future[tuple[int, Any, _C]] = loop.create_future()
+    stumbled: asyncio.Future[None] = loop.create_future()  # the leading lane had a failure
+    last_error: BaseException = OSError("every connection attempt failed")
+    running = 0
 
-    def __init__(self, addrinfo: list[tuple[int, Any]], connect: _ConnectFn) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.connect = connect
-        self.future: asyncio.Future[tuple[int, Any, IOStream]] = self._loop.create_future()
-        self.timeout: asyncio.TimerHandle | None = None
-        self.connect_timeout: asyncio.TimerHandle | None = None
-        self.last_error: BaseException | None = None
-        self.remaining = len(addrinfo)
-        self.primary_addrs, self.secondary_addrs = self.split(addrinfo)
-        self.streams: set[IOStream] = set()
-
-    @staticmethod
-    def split(
-        addrinfo: list[tuple[int, Any]],
-    ) -> tuple[list[tuple[int, Any]], list[tuple[int, Any]]]:
-        """Split *addrinfo* in two: entries sharing the first entry's family, then all others."""
-        primary: list[tuple[int, Any]] = []
-        secondary: list[tuple[int, Any]] = []
-        if addrinfo:
-            first = addrinfo[0][0]
-            for af, addr in addrinfo:
-                (primary if af == first else secondary).append((af, addr))
-        return primary, secondary
-
-    def start(
-        self,
-        timeout: float = _INITIAL_CONNECT_TIMEOUT,
-        connect_timeout: float | None = None,
-    ) -> asyncio.Future[tuple[int, Any, IOStream]]:
-        """Begins connecting; the future gives ``(family, address, stream)``."""
-        if not self.remaining:
-            self.future.set_exception(OSError("no addresses to connect to"))
-            return self.future
-        self.try_connect(iter(self.primary_addrs))
-        self.set_timeout(timeout)
-        if connect_timeout is not None:
-            self.set_connect_timeout(connect_timeout)
-        return self.future
-
-    def try_connect(self, addrs: Iterator[tuple[int, Any]]) -> None:
-        try:
-            af, addr = next(addrs)
-        except StopIteration:
-            # This family is exhausted; fail only once every attempt has.
-            if self.remaining == 0 and not self.future.done():
-                self.future.set_exception(self.last_error or OSError("connect failed"))
-                self.future.exception()
-            return
-        try:
-            stream, fut = self.connect(af, addr)
-        except OSError as e:
-            self.remaining -= 1
-            self.last_error = e
-            self.try_connect(addrs)
-            return
-        self.streams.add(stream)
-        fut.add_done_callback(functools.partial(self.on_connect_done, addrs, af, addr))
-
-    def on_connect_done(
-        self,
-        addrs: Iterator[tuple[int, Any]],
-        af: int,
-        addr: Any,
-        fut: asyncio.Future[IOStream],
-    ) -> None:
-        self.remaining -= 1
-        try:
-            stream = fut.result()
-        except Exception as e:
-            if self.future.done():
+    async def lane(candidates: list[tuple[int, Any]], trailing: bool) -> None:
+        nonlocal running, last_error
+        if trailing:
+            await asyncio.wait((stumbled,), timeout=head_start)
+        for family, address in candidates:
+            if outcome.done():
                 return
-            self.last_error = e
-            self.try_connect(addrs)
-            if self.timeout is not None:
-                # Don't wait for the timer: the primary family just failed.
-                self.timeout.cancel()
-                self.on_timeout()
+            try:
+                conn = await attempt(family, address)
+            except Exception as exc:
+                last_error = exc
+                if not stumbled.done():
+                    stumbled.set_result(None)
+                continue
+            if outcome.done():
+                discard(conn)
+            else:
+                outcome.set_result((family, address, conn))
             return
-        self.clear_timeouts()
-        if self.future.done():
-            # Another attempt won (or we timed out): drop this one.
-            stream.close()
-            return
-        self.streams.discard(stream)
-        self.future.set_result((af, addr, stream))
-        self.close_streams()
+        running -= 1
+        if not running and not outcome.done():
+            outcome.set_exception(last_error)
 
-    def set_timeout(self, timeout: float) -> None:
-        self.timeout = self._loop.call_later(timeout, self.on_timeout)
-
-    def on_timeout(self) -> None:
-        self.timeout = None
-        if not self.future.done():
-            self.try_connect(iter(self.secondary_addrs))
-
-    def clear_timeout(self) -> None:
-        if self.timeout is not None:
-            self.timeout.cancel()
-            self.timeout = None
-
-    def set_connect_timeout(self, connect_timeout: float) -> None:
-        self.connect_timeout = self._loop.call_later(connect_timeout, self.on_connect_timeout)
-
-    def on_connect_timeout(self) -> None:
-        self.connect_timeout = None
-        if not self.future.done():
-            self.future.set_exception(TimeoutError())
-            self.future.exception()
-        self.close_streams()
-
-    def clear_timeouts(self) -> None:
-        self.clear_timeout()
-        if self.connect_timeout is not None:
-            self.connect_timeout.cancel()
-            self.connect_timeout = None
-
-    def close_streams(self) -> None:
-        for stream in self.streams:
-            stream.close()
-        self.streams.clear()
+    lanes = [(first, False)] + ([(second, True)] if second else [])
+    running = len(lanes)
+    tasks = [loop.create_task(lane(cands, trailing)) for cands, trailing in lanes]
+    try:
+        return await outcome
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
-def _seconds(timeout: float | datetime.timedelta) -> float:
-    if isinstance(timeout, datetime.timedelta):
-        return timeout.total_seconds()
-    return float(timeout)
+def _local_end(family: int, source_ip: str | None, source_port: int | None) -> tuple[str, int]:
+    if source_ip is None:
+        source_ip = "::" if family == socket.AF_INET6 else "0.0.0.0"
+    return source_ip, source_port or 0
 
 
 class TCPClient:
-    """Makes client connections; :meth:`connect` yields a ready :class:`~squall.iostream.IOStream`.
+    """Makes client connections; :meth:`connect` gives back a connected :class:`~squall.iostream.IOStream`.
 
     Args:
-        resolver: the :class:`~squall.netutil.Resolver` to use; by default a
-            new ``Resolver()`` owned (and closed) by this client.
+        resolver: the :class:`~squall.netutil.Resolver` for host names; by
+            default a new ``Resolver()`` that this client owns and
+            :meth:`close` closes.
     """
 
     def __init__(self, resolver: Resolver | None = None) -> None:
-        if resolver is not None:
-            self.resolver = resolver
-            self._own_resolver = False
-        else:
-            self.resolver = Resolver()
-            self._own_resolver = True
+        self._own_resolver = resolver is None
+        self.resolver = Resolver() if resolver is None else resolver
 
     def close(self) -> None:
-        """Closes the resolver if this client created it."""
+        """Closes the resolver if this client made it (a resolver passed in stays open)."""
         if self._own_resolver:
             self.resolver.close()
 
@@ -192,65 +133,86 @@ class TCPClient:
         source_port: int | None = None,
         timeout: float | datetime.timedelta | None = None,
     ) -> IOStream:
-        """Connects to *host*:*port*; returns an :class:`~squall.iostream.IOStream`.
+        """Connects to *host*:*port* and returns the stream.
 
-        With *ssl_options* the result is an
-        :class:`~squall.iostream.SSLIOStream` whose handshake is complete
-        (*host* is the server name checked).  *source_ip* / *source_port*
-        bind the local end.  *timeout* (seconds or a
-        :class:`~datetime.timedelta`) bounds the whole operation.
+        *host* is resolved with :attr:`resolver` (limited to family *af*),
+        then the addresses are raced as the module describes.  With
+        *ssl_options* the result is an :class:`~squall.iostream.SSLIOStream`
+        whose handshake has completed, *host* being the name sent for SNI
+        and checked against the certificate.  *source_ip* and *source_port*
+        choose the local end.  *timeout* (seconds from now, or a
+        :class:`~datetime.timedelta`) bounds the whole operation: lookup,
+        connecting and handshake.
 
         Raises:
-            TimeoutError: when *timeout* expires.
-            StreamClosedError: when no address could be connected (its
-                ``real_error`` says why, e.g. :class:`ConnectionRefusedError`).
+            TimeoutError: when *timeout* expires first
+                (:data:`squall.util.TimeoutError`).
+            StreamClosedError: when no address accepted the connection (its
+                ``real_error`` says why, e.g. :class:`ConnectionRefusedError`)
+                or the TLS handshake failed.
+            OSError: when the name does not resolve, or the local end cannot
+                be bound.
         """
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + _seconds(timeout)
-
-        def remaining() -> float | None:
-            return None if deadline is None else max(0.0, deadline - loop.time())
-
-        addrinfo = await asyncio.wait_for(
-            asyncio.ensure_future(self.resolver.resolve(host, port, af)), remaining()
+        if timeout is None:
+            return await self._open(
+                host, port, af, ssl_options, max_buffer_size, source_ip, source_port
+            )
+        if isinstance(timeout, datetime.timedelta):
+            seconds = timeout.total_seconds()
+        else:
+            seconds = float(timeout)
+        return await asyncio.wait_for(
+            self._open(host, port, af, ssl_options, max_buffer_size, source_ip, source_port),
+            seconds,
         )
-        connector = _Connector(
-            addrinfo,
-            functools.partial(
-                self._create_stream,
-                max_buffer_size,
-                source_ip=source_ip,
-                source_port=source_port,
-            ),
-        )
-        _af, _addr, stream = await connector.start(connect_timeout=remaining())
-        if ssl_options is not None:
-            tls = stream.start_tls(False, ssl_options=ssl_options, server_hostname=host)
-            try:
-                return await asyncio.wait_for(asyncio.shield(tls), remaining())
-            except asyncio.TimeoutError:
-                if not tls.done():
-                    tls.cancel()
-                raise
 
-        return stream
-
-    def _create_stream(
+    async def _open(
         self,
+        host: str,
+        port: int,
+        af: socket.AddressFamily,
+        ssl_options: dict[str, Any] | ssl.SSLContext | None,
         max_buffer_size: int | None,
-        af: int,
-        addr: Any,
-        source_ip: str | None = None,
-        source_port: int | None = None,
-    ) -> tuple[IOStream, asyncio.Future[IOStream]]:
-        sock = socket.socket(af)
-        if source_ip is not None or source_port:
-            if source_ip is None:
-                source_ip = "::" if af == socket.AF_INET6 else "0.0.0.0"
+        source_ip: str | None,
+        source_port: int | None,
+    ) -> IOStream:
+        addrinfo = await self.resolver.resolve(host, port, af)
+        bind_local = source_ip is not None or bool(source_port)
+        loop = asyncio.get_running_loop()
+
+        async def dial(family: int, address: Any) -> socket.socket:
+            sock = socket.socket(family, socket.SOCK_STREAM)
             try:
-                sock.bind((source_ip, source_port or 0))
-            except OSError:
+                sock.setblocking(False)
+                if bind_local:
+                    sock.bind(_local_end(family, source_ip, source_port))
+                try:
+                    await loop.sock_connect(sock, address)
+                except OSError as exc:
+                    raise StreamClosedError(real_error=exc) from exc
+            except BaseException:
                 sock.close()
                 raise
-        stream = IOStream(sock, max_buffer_size=max_buffer_size)
-        return stream, stream.connect(addr)
+            return sock
+
+        _family, _address, sock = await _happy_eyeballs(addrinfo, dial, socket.socket.close)
+        if ssl_options is None:
+            return IOStream(sock, max_buffer_size)
+        try:
+            tls_sock = ssl_wrap_socket(
+                sock,
+                ssl_options,
+                server_hostname=host,
+                server_side=False,
+                do_handshake_on_connect=False,
+            )
+        except BaseException:
+            sock.close()
+            raise
+        stream = SSLIOStream(tls_sock, max_buffer_size, ssl_options=ssl_options)
+        try:
+            await stream.wait_for_handshake()
+        except BaseException:
+            stream.close()
+            raise
+        return stream

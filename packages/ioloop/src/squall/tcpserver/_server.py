@@ -1,4 +1,10 @@
-"""Accept connections on listening sockets, wrap each in a stream and pass it to the subclass."""
+"""The TCP server base class: listeners in, one stream per accepted connection out.
+
+Accepting is :func:`squall.netutil.add_accept_handler`'s reader callback; for
+every connection the server builds an :class:`~squall.iostream.IOStream` (or
+an :class:`~squall.iostream.SSLIOStream`) and hands it to the subclass's
+:meth:`TCPServer.handle_stream`, running a returned coroutine as a task.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +18,41 @@ from typing import Any
 
 from squall.iostream import IOStream, SSLIOStream
 from squall.log import app_log
-from squall.netutil import _DEFAULT_BACKLOG, add_accept_handler, bind_sockets, ssl_wrap_socket
+from squall.netutil import (
+    _DEFAULT_BACKLOG,
+    add_accept_handler,
+    bind_sockets,
+    ssl_options_to_context,
+)
 
 __all__ = ["TCPServer"]
 
+# Wrapping fails this way when the client vanished between accept() and now.
+_GONE_BEFORE_TLS = frozenset((errno.ECONNABORTED, errno.EINVAL, ssl.SSL_ERROR_EOF))
 
-def _check_result(fut: asyncio.Future[Any]) -> None:
-    """Done-callback for ``handle_stream`` tasks: log what they raised."""
-    if fut.cancelled():
-        return
-    exc = fut.exception()
-    if exc is not None:
-        app_log.error("Exception in callback %r", fut, exc_info=exc)
+
+def _log_handler_failure(task: asyncio.Future[Any]) -> None:
+    """Done callback of ``handle_stream`` tasks: reports what they raised."""
+    if not task.cancelled() and task.exception() is not None:
+        app_log.error("handle_stream task %r failed", task, exc_info=task.exception())
+
+
+def _check_cert_paths(options: dict[str, Any]) -> None:
+    """Refuses a dict ``ssl_options`` that could never load, before any client arrives."""
+    if "certfile" not in options:
+        raise KeyError("ssl_options needs a 'certfile' entry")
+    for key in ("certfile", "keyfile"):
+        path = options.get(key)
+        if path is not None and not os.path.exists(path):
+            raise ValueError(f"ssl_options {key} {path!r} does not exist")
 
 
 class TCPServer:
-    r"""Serve TCP clients from the event loop's thread; subclass and fill in :meth:`handle_stream`.
+    r"""Serves TCP clients on the event loop; subclass it and implement :meth:`handle_stream`.
 
     Every accepted connection arrives at :meth:`handle_stream` as an
     :class:`~squall.iostream.IOStream` (an
-    :class:`~squall.iostream.SSLIOStream` if ``ssl_options`` was given); the
+    :class:`~squall.iostream.SSLIOStream` when ``ssl_options`` is set); the
     method may be a coroutine. A server that greets each client by name::
 
         class GreetServer(TCPServer):
@@ -46,12 +67,14 @@ class TCPServer:
             await asyncio.Event().wait()
 
     Three ways to start: :meth:`listen` (one process); :meth:`bind` then
-    :meth:`start` (optionally forking processes); or
+    :meth:`start` (optionally forking worker processes); or
     :func:`~squall.netutil.bind_sockets` then :meth:`add_sockets`.
 
     Args:
-        ssl_options: a :class:`ssl.SSLContext` or a dict with at least
+        ssl_options: a :class:`ssl.SSLContext`, or a dict with at least
             ``certfile`` (see :func:`~squall.netutil.ssl_options_to_context`).
+            A dict is turned into a context on the first connection and that
+            context is reused while ``ssl_options`` stays the same object.
         max_buffer_size: passed to each stream.
         read_chunk_size: passed to each stream.
 
@@ -66,22 +89,20 @@ class TCPServer:
         max_buffer_size: int | None = None,
         read_chunk_size: int | None = None,
     ) -> None:
+        if isinstance(ssl_options, dict):
+            _check_cert_paths(ssl_options)
         self.ssl_options = ssl_options
-        self._sockets: dict[int, socket.socket] = {}
-        self._handlers: dict[int, Callable[[], None]] = {}
-        self._pending_sockets: list[socket.socket] = []
-        self._started = False
-        self._stopped = False
         self.max_buffer_size = max_buffer_size
         self.read_chunk_size = read_chunk_size
-        if isinstance(ssl_options, dict):
-            # Fail now, not on the first connection.
-            if "certfile" not in ssl_options:
-                raise KeyError('missing key "certfile" in ssl_options')
-            if not os.path.exists(ssl_options["certfile"]):
-                raise ValueError('certfile "{}" does not exist'.format(ssl_options["certfile"]))
-            if "keyfile" in ssl_options and not os.path.exists(ssl_options["keyfile"]):
-                raise ValueError('keyfile "{}" does not exist'.format(ssl_options["keyfile"]))
+        # Listening sockets by descriptor, and the switch that stops each one.
+        self._sockets: dict[int, socket.socket] = {}
+        self._unwatch: list[Callable[[], None]] = []
+        # Bound by bind() and waiting for start().
+        self._waiting: list[socket.socket] = []
+        self._started = False
+        self._stopped = False
+        # The context made from ssl_options, and the object it was made from.
+        self._tls: tuple[object, ssl.SSLContext] | None = None
 
     def listen(
         self,
@@ -92,30 +113,24 @@ class TCPServer:
         flags: int | None = None,
         reuse_port: bool = False,
     ) -> None:
-        """Bind *port* with :func:`~squall.netutil.bind_sockets` and serve it in this process.
+        """Binds *port* (see :func:`~squall.netutil.bind_sockets`) and serves it in this process.
 
-        Call it once the event loop exists; connections are served while the
-        loop runs.  May be called several times for several ports.
+        The arguments are those of :func:`~squall.netutil.bind_sockets`.
+        Connections are accepted while the event loop runs; call this as
+        often as there are ports to serve.
         """
-        sockets = bind_sockets(
-            port,
-            address=address,
-            family=family,
-            backlog=backlog,
-            flags=flags,
-            reuse_port=reuse_port,
-        )
-        self.add_sockets(sockets)
+        self.add_sockets(bind_sockets(port, address, family, backlog, flags, reuse_port))
 
     def add_sockets(self, sockets: Iterable[socket.socket]) -> None:
-        """Serve connections arriving on already-bound, listening *sockets*."""
+        """Serves connections arriving on already-bound, listening *sockets*."""
+        serve = self._serve
         for sock in sockets:
             self._sockets[sock.fileno()] = sock
-            self._handlers[sock.fileno()] = add_accept_handler(sock, self._handle_connection)
+            self._unwatch.append(add_accept_handler(sock, serve))
 
     def add_socket(self, socket: socket.socket) -> None:
         """Like :meth:`add_sockets`, for a single socket."""
-        self.add_sockets([socket])
+        self.add_sockets((socket,))
 
     def bind(
         self,
@@ -128,102 +143,93 @@ class TCPServer:
     ) -> None:
         """Binds sockets for *port* now; :meth:`start` begins accepting on them.
 
-        Lets the sockets be created before forking with :meth:`start`.
+        Binding before :meth:`start` lets worker processes forked there share
+        the listeners.  Once started, newly bound sockets are served at once.
         """
-        sockets = bind_sockets(
-            port,
-            address=address,
-            family=family,
-            backlog=backlog,
-            flags=flags,
-            reuse_port=reuse_port,
-        )
+        sockets = bind_sockets(port, address, family, backlog, flags, reuse_port)
         if self._started:
             self.add_sockets(sockets)
         else:
-            self._pending_sockets.extend(sockets)
+            self._waiting += sockets
 
     def start(self, num_processes: int | None = 1, max_restarts: int | None = None) -> None:
-        """Starts accepting on the sockets from :meth:`bind`, optionally in several processes.
+        """Begins accepting on the sockets from :meth:`bind`, in this or in forked processes.
 
-        With *num_processes* other than 1, :func:`squall.process.fork_processes`
-        forks that many children (``None`` or <= 0: one per CPU) and each
-        accepts on the shared sockets; the parent does not return (it waits
-        for the children).  No event loop may exist before forking.
+        With *num_processes* other than 1,
+        :func:`squall.process.fork_processes` forks that many workers
+        (``None`` or <= 0: one per CPU) which all accept on the shared
+        sockets; the parent process never returns from this call (it watches
+        the workers, restarting up to *max_restarts* of them).  No event loop
+        may exist before forking.
+
+        Raises:
+            RuntimeError: when called a second time.
         """
-        assert not self._started
+        if self._started:
+            raise RuntimeError("TCPServer.start() may only be called once")
         self._started = True
         if num_processes != 1:
             from squall.process import fork_processes
 
             fork_processes(num_processes, max_restarts)
-        sockets = self._pending_sockets
-        self._pending_sockets = []
-        self.add_sockets(sockets)
+        waiting, self._waiting = self._waiting, []
+        self.add_sockets(waiting)
 
     def stop(self) -> None:
-        """Close every listening socket so that no further clients are accepted.
+        """Stops accepting and closes every listening socket, bound or served.
 
-        Connections in progress are not closed.
+        Connections already accepted stay open.  Calling it again does nothing.
         """
         if self._stopped:
             return
         self._stopped = True
-        for fd, sock in self._sockets.items():
-            assert sock.fileno() == fd
-            self._handlers.pop(fd)()
+        for unwatch in self._unwatch:
+            unwatch()
+        for sock in (*self._sockets.values(), *self._waiting):
             sock.close()
+        self._unwatch.clear()
         self._sockets.clear()
-        for sock in self._pending_sockets:
-            sock.close()
-        self._pending_sockets = []
+        self._waiting.clear()
 
     def handle_stream(self, stream: IOStream, address: tuple[Any, ...]) -> Awaitable[None] | None:
-        """Hook called with each accepted connection's stream; subclasses must implement it.
+        """Receives each accepted connection's stream; subclasses must implement it.
 
-        An exception it raises (or its coroutine raises) is logged to
+        *address* is the peer's address as ``accept()`` returned it.  A
+        coroutine (or other awaitable) returned is run as a task; an
+        exception it raises, like one raised here, is logged to
         ``squall.application``.
         """
         raise NotImplementedError()
 
-    def _handle_connection(self, connection: socket.socket, address: Any) -> None:
-        if self.ssl_options is not None:
+    def _context(self) -> ssl.SSLContext:
+        options = self.ssl_options
+        made = self._tls
+        if made is None or made[0] is not options:
+            assert options is not None
+            made = self._tls = (options, ssl_options_to_context(options, server_side=True))
+        return made[1]
+
+    def _serve(self, conn: socket.socket, address: Any) -> None:
+        # Per-connection path: keep it to one stream object and, for
+        # coroutine handlers, one task.
+        stream: IOStream
+        if self.ssl_options is None:
+            stream = IOStream(conn, self.max_buffer_size, self.read_chunk_size)
+        else:
             try:
-                connection = ssl_wrap_socket(
-                    connection,
-                    self.ssl_options,
-                    server_side=True,
-                    do_handshake_on_connect=False,
+                conn = self._context().wrap_socket(
+                    conn, server_side=True, do_handshake_on_connect=False
                 )
-            except ssl.SSLError as err:
-                if err.errno == ssl.SSL_ERROR_EOF:
-                    connection.close()
-                    return
-                raise
-            except OSError as err:
-                # The peer may be gone already (ECONNABORTED), or the
-                # socket unusable (EINVAL on some systems).
-                if err.errno in (errno.ECONNABORTED, errno.EINVAL):
-                    connection.close()
-                    return
-                raise
+            except OSError as exc:
+                conn.close()
+                if exc.errno not in _GONE_BEFORE_TLS:
+                    app_log.error("Cannot start TLS with %r", address, exc_info=True)
+                return
+            stream = SSLIOStream(conn, self.max_buffer_size, self.read_chunk_size)
         try:
-            stream: IOStream
-            if self.ssl_options is not None:
-                stream = SSLIOStream(
-                    connection,
-                    max_buffer_size=self.max_buffer_size,
-                    read_chunk_size=self.read_chunk_size,
-                )
-            else:
-                stream = IOStream(
-                    connection,
-                    max_buffer_size=self.max_buffer_size,
-                    read_chunk_size=self.read_chunk_size,
-                )
-            result = self.handle_stream(stream, address)
-            if result is not None:
-                task = asyncio.ensure_future(result)
-                task.add_done_callback(_check_result)
+            pending = self.handle_stream(stream, address)
         except Exception:
-            app_log.error("Error in connection callback", exc_info=True)
+            app_log.error("handle_stream failed for %r", address, exc_info=True)
+            return
+        if pending is not None:
+            asyncio.ensure_future(pending).add_done_callback(_log_handler_failure)
