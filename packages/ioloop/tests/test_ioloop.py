@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime
+import gc
 import logging
 import os
 import socket
 import threading
 import warnings
+import weakref
 
 import pytest
 from squall.ioloop import IOLoop, TimeoutError
@@ -86,11 +88,20 @@ def test_asyncio_run_gets_its_own_ioloop():
     result = asyncio.run(main())
     assert isinstance(result, IOLoop)
     assert result.asyncio_loop.is_closed()
-    # A new IOLoop forgets wrappers whose asyncio loop was closed behind its back.
+    result.close()  # harmless
+
+
+def test_wrapper_of_loop_closed_behind_its_back_is_forgotten():
+    async def main():
+        return weakref.ref(IOLoop.current()), weakref.ref(asyncio.get_running_loop())
+
+    ioloop_ref, loop_ref = asyncio.run(main())
+    # A new IOLoop drops wrappers whose asyncio loop was closed without IOLoop.close().
     other = IOLoop(make_current=False)
     other.close()
-    assert result.asyncio_loop not in IOLoop._ioloop_for_asyncio
-    result.close()  # harmless
+    gc.collect()
+    assert ioloop_ref() is None
+    assert loop_ref() is None
 
 
 def _in_thread(fn):
@@ -611,7 +622,9 @@ def test_remove_unknown_handler_is_harmless(io_loop, socketpair):
     io_loop.add_handler(a, lambda fd, ev: None, IOLoop.READ)
     io_loop.remove_handler(a)
     io_loop.remove_handler(a)
-    assert a.fileno() not in io_loop.handlers
+    # Really gone: registering it again is allowed.
+    io_loop.add_handler(a, lambda fd, ev: None, IOLoop.READ)
+    io_loop.remove_handler(a)
 
 
 def test_update_handler_switches_events(io_loop, socketpair):
@@ -637,27 +650,34 @@ def test_update_handler_switches_events(io_loop, socketpair):
         io_loop.add_handler(a, handler, IOLoop.WRITE)
         await asyncio.wait_for(got_write, 5)
         await asyncio.wait_for(got_read, 5)
+        # Watching nothing now: the (always writable) socket no longer calls the handler.
+        count = len(seen)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert len(seen) == count
         io_loop.remove_handler(a)
 
     io_loop.run_sync(main)
     assert seen[0] == IOLoop.WRITE
     assert seen[-1] == IOLoop.READ
-    assert a.fileno() not in io_loop.readers and a.fileno() not in io_loop.writers
 
 
 def test_handler_exception_is_logged_and_loop_survives(io_loop, socketpair, caplog):
     a, b = socketpair
 
     async def main():
+        called = []
+
         def handler(fd, events):
             io_loop.remove_handler(fd)
+            called.append(events)
             raise RuntimeError("handler failed")
 
         io_loop.add_handler(a, handler, IOLoop.READ)
         b.send(b"z")
         for _ in range(100):
             await asyncio.sleep(0.001)
-            if a.fileno() not in io_loop.handlers:
+            if called:
                 break
         return "alive"
 
@@ -677,7 +697,6 @@ def test_close_all_fds_closes_registered_objects():
         loop.add_handler(a, lambda fd, ev: None, IOLoop.READ)
         loop.close(all_fds=True)
         assert a.fileno() == -1
-        assert loop.handlers == {}
     finally:
         a.close()
         b.close()

@@ -133,33 +133,91 @@ def test_coroutine_callback_is_awaited_before_next_run(io_loop):
     assert overlaps == []
 
 
-def test_missed_runs_are_skipped():
-    pc = PeriodicCallback(lambda: None, 1000)
-    pc._next_timeout = 100.0
+class _ManualClock:
+    """Replaces an IOLoop's clock and timers: deadlines are recorded, fired on demand."""
+
+    def __init__(self, io_loop, monkeypatch, now):
+        self.now = now
+        self.deadlines = []
+        self.cancelled = 0
+        self._due = None
+        monkeypatch.setattr(io_loop, "time", lambda: self.now)
+        monkeypatch.setattr(io_loop, "call_at", self._call_at)
+        monkeypatch.setattr(io_loop, "remove_timeout", self._remove)
+
+    def _call_at(self, when, callback, *args, **kwargs):
+        self.deadlines.append(when)
+        handle = object()
+        self._due = (handle, callback, args, kwargs)
+        return handle
+
+    def _remove(self, handle):
+        if self._due is not None and self._due[0] is handle:
+            self._due = None
+            self.cancelled += 1
+
+    def fire(self):
+        _, callback, args, kwargs = self._due
+        self._due = None
+        callback(*args, **kwargs)
+
+
+def test_first_run_is_one_interval_after_start(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=50.0)
+    pc = PeriodicCallback(lambda: None, datetime.timedelta(milliseconds=250))
+    pc.start()
+    assert pc.io_loop is io_loop
+    assert clock.deadlines == [pytest.approx(50.25)]
+
+
+def test_missed_runs_are_skipped(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=100.0)
+    calls = []
+    pc = PeriodicCallback(lambda: calls.append(clock.now), 1000)
+    pc.start()
+    assert clock.deadlines == [pytest.approx(101.0)]
     # Woken 3.5 intervals late: the next run is the first slot after now, not a burst.
-    pc._update_next(103.5)
-    assert pc._next_timeout == pytest.approx(104.0)
+    clock.now = 104.5
+    clock.fire()
+    assert clock.deadlines[-1] == pytest.approx(105.0)
     # On time: exactly one interval later.
-    pc._update_next(104.0)
-    assert pc._next_timeout == pytest.approx(105.0)
+    clock.now = 105.0
+    clock.fire()
+    assert clock.deadlines[-1] == pytest.approx(106.0)
+    assert calls == [104.5, 105.0]
+    pc.stop()
+    assert clock.cancelled == 1
 
 
-def test_clock_going_backwards_adds_one_interval():
+def test_clock_going_backwards_adds_one_interval(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=10.0)
     pc = PeriodicCallback(lambda: None, 500)
-    pc._next_timeout = 10.0
-    pc._update_next(5.0)
-    assert pc._next_timeout == pytest.approx(10.5)
+    pc.start()
+    assert clock.deadlines == [pytest.approx(10.5)]
+    clock.now = 5.0
+    clock.fire()
+    assert clock.deadlines[-1] == pytest.approx(11.0)
 
 
-def test_jitter_stays_within_bounds(monkeypatch):
+def test_stopped_from_inside_callback_schedules_nothing(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=0.0)
+    pc = PeriodicCallback(lambda: pc.stop(), 100)
+    pc.start()
+    clock.now = 0.1
+    clock.fire()
+    assert len(clock.deadlines) == 1
+    assert not pc.is_running()
+
+
+def test_jitter_stays_within_bounds(io_loop, monkeypatch):
     import squall.ioloop._periodic as periodic
 
-    pc = PeriodicCallback(lambda: None, 1000, jitter=0.5)
+    clock = _ManualClock(io_loop, monkeypatch, now=0.0)
     monkeypatch.setattr(periodic.random, "random", lambda: 1.0)
-    pc._next_timeout = 0.0
-    pc._update_next(0.0)
-    assert pc._next_timeout == pytest.approx(1.25)
+    pc = PeriodicCallback(lambda: None, 1000, jitter=0.5)
+    pc.start()
+    assert clock.deadlines[-1] == pytest.approx(1.25)
+    pc.stop()
     monkeypatch.setattr(periodic.random, "random", lambda: 0.0)
-    pc._next_timeout = 0.0
-    pc._update_next(0.0)
-    assert pc._next_timeout == pytest.approx(0.75)
+    pc.start()
+    assert clock.deadlines[-1] == pytest.approx(0.75)

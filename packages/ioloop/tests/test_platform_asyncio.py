@@ -25,11 +25,17 @@ def test_asyncio_loop_owns_a_new_asyncio_loop():
     loop = AsyncIOLoop(make_current=False)
     try:
         assert isinstance(loop, BaseAsyncIOLoop)
-        assert IOLoop._ioloop_for_asyncio[loop.asyncio_loop] is loop
+
+        # The new asyncio loop is paired with this IOLoop (and only with it).
+        async def current():
+            return IOLoop.current()
+
+        assert loop.run_sync(current) is loop
+        with pytest.raises(RuntimeError, match="already associated"):
+            BaseAsyncIOLoop(loop.asyncio_loop, make_current=False)
     finally:
         loop.close()
     assert loop.asyncio_loop.is_closed()
-    assert loop.asyncio_loop not in IOLoop._ioloop_for_asyncio
 
 
 def test_asyncio_main_loop_wraps_existing_loop():
