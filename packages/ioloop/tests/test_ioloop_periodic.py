@@ -221,3 +221,69 @@ def test_jitter_stays_within_bounds(io_loop, monkeypatch):
     monkeypatch.setattr(periodic.random, "random", lambda: 0.0)
     pc.start()
     assert clock.deadlines[-1] == pytest.approx(0.75)
+
+
+def test_callback_time_nan_is_rejected():
+    with pytest.raises(ValueError, match="positive callback_time"):
+        PeriodicCallback(lambda: None, float("nan"))
+
+
+def test_start_twice_keeps_one_timer(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=0.0)
+    pc = PeriodicCallback(lambda: None, 100)
+    pc.start()
+    pc.start()
+    # The second start replaced the first timer instead of adding one.
+    assert clock.cancelled == 1
+    assert len(clock.deadlines) == 2
+
+
+def test_late_coroutine_after_restart_does_not_double_schedule(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=0.0)
+    gate = io_loop.asyncio_loop.create_future()
+    pc = PeriodicCallback(lambda: gate, 100)
+    pc.start()
+    clock.now = 0.1
+    clock.fire()  # the run is now waiting on ``gate``
+    assert len(clock.deadlines) == 1
+    pc.stop()
+    pc.start()
+    assert len(clock.deadlines) == 2
+    gate.set_result(None)
+    io_loop.asyncio_loop.run_until_complete(asyncio.sleep(0))
+    # The stale run finished without scheduling a second timer.
+    assert len(clock.deadlines) == 2
+    pc.stop()
+
+
+def test_awaitable_is_awaited_before_next_schedule(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=0.0)
+    gate = io_loop.asyncio_loop.create_future()
+    pc = PeriodicCallback(lambda: gate, 1000)
+    pc.start()
+    clock.now = 1.0
+    clock.fire()
+    assert len(clock.deadlines) == 1  # nothing scheduled while the run is pending
+    clock.now = 3.5
+    gate.set_result(None)
+    io_loop.asyncio_loop.run_until_complete(asyncio.sleep(0))
+    assert clock.deadlines[-1] == pytest.approx(4.0)
+    pc.stop()
+
+
+def test_failing_awaitable_is_logged_and_timer_continues(io_loop, monkeypatch, caplog):
+    clock = _ManualClock(io_loop, monkeypatch, now=0.0)
+
+    async def bad():
+        raise KeyError("periodic coroutine")
+
+    pc = PeriodicCallback(bad, 100)
+    pc.start()
+    clock.now = 0.1
+    with caplog.at_level(logging.ERROR, logger="squall.application"):
+        clock.fire()
+        io_loop.asyncio_loop.run_until_complete(asyncio.sleep(0.001))
+    assert any(r.exc_info and isinstance(r.exc_info[1], KeyError) for r in caplog.records)
+    assert len(clock.deadlines) == 2
+    assert pc.is_running()
+    pc.stop()
