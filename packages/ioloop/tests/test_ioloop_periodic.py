@@ -133,33 +133,157 @@ def test_coroutine_callback_is_awaited_before_next_run(io_loop):
     assert overlaps == []
 
 
-def test_missed_runs_are_skipped():
-    pc = PeriodicCallback(lambda: None, 1000)
-    pc._next_timeout = 100.0
+class _ManualClock:
+    """Replaces an IOLoop's clock and timers: deadlines are recorded, fired on demand."""
+
+    def __init__(self, io_loop, monkeypatch, now):
+        self.now = now
+        self.deadlines = []
+        self.cancelled = 0
+        self._due = None
+        monkeypatch.setattr(io_loop, "time", lambda: self.now)
+        monkeypatch.setattr(io_loop, "call_at", self._call_at)
+        monkeypatch.setattr(io_loop, "remove_timeout", self._remove)
+
+    def _call_at(self, when, callback, *args, **kwargs):
+        self.deadlines.append(when)
+        handle = object()
+        self._due = (handle, callback, args, kwargs)
+        return handle
+
+    def _remove(self, handle):
+        if self._due is not None and self._due[0] is handle:
+            self._due = None
+            self.cancelled += 1
+
+    def fire(self):
+        _, callback, args, kwargs = self._due
+        self._due = None
+        callback(*args, **kwargs)
+
+
+def test_first_run_is_one_interval_after_start(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=50.0)
+    pc = PeriodicCallback(lambda: None, datetime.timedelta(milliseconds=250))
+    pc.start()
+    assert pc.io_loop is io_loop
+    assert clock.deadlines == [pytest.approx(50.25)]
+
+
+def test_missed_runs_are_skipped(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=100.0)
+    calls = []
+    pc = PeriodicCallback(lambda: calls.append(clock.now), 1000)
+    pc.start()
+    assert clock.deadlines == [pytest.approx(101.0)]
     # Woken 3.5 intervals late: the next run is the first slot after now, not a burst.
-    pc._update_next(103.5)
-    assert pc._next_timeout == pytest.approx(104.0)
+    clock.now = 104.5
+    clock.fire()
+    assert clock.deadlines[-1] == pytest.approx(105.0)
     # On time: exactly one interval later.
-    pc._update_next(104.0)
-    assert pc._next_timeout == pytest.approx(105.0)
+    clock.now = 105.0
+    clock.fire()
+    assert clock.deadlines[-1] == pytest.approx(106.0)
+    assert calls == [104.5, 105.0]
+    pc.stop()
+    assert clock.cancelled == 1
 
 
-def test_clock_going_backwards_adds_one_interval():
+def test_clock_going_backwards_adds_one_interval(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=10.0)
     pc = PeriodicCallback(lambda: None, 500)
-    pc._next_timeout = 10.0
-    pc._update_next(5.0)
-    assert pc._next_timeout == pytest.approx(10.5)
+    pc.start()
+    assert clock.deadlines == [pytest.approx(10.5)]
+    clock.now = 5.0
+    clock.fire()
+    assert clock.deadlines[-1] == pytest.approx(11.0)
 
 
-def test_jitter_stays_within_bounds(monkeypatch):
+def test_stopped_from_inside_callback_schedules_nothing(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=0.0)
+    pc = PeriodicCallback(lambda: pc.stop(), 100)
+    pc.start()
+    clock.now = 0.1
+    clock.fire()
+    assert len(clock.deadlines) == 1
+    assert not pc.is_running()
+
+
+def test_jitter_stays_within_bounds(io_loop, monkeypatch):
     import squall.ioloop._periodic as periodic
 
-    pc = PeriodicCallback(lambda: None, 1000, jitter=0.5)
+    clock = _ManualClock(io_loop, monkeypatch, now=0.0)
     monkeypatch.setattr(periodic.random, "random", lambda: 1.0)
-    pc._next_timeout = 0.0
-    pc._update_next(0.0)
-    assert pc._next_timeout == pytest.approx(1.25)
+    pc = PeriodicCallback(lambda: None, 1000, jitter=0.5)
+    pc.start()
+    assert clock.deadlines[-1] == pytest.approx(1.25)
+    pc.stop()
     monkeypatch.setattr(periodic.random, "random", lambda: 0.0)
-    pc._next_timeout = 0.0
-    pc._update_next(0.0)
-    assert pc._next_timeout == pytest.approx(0.75)
+    pc.start()
+    assert clock.deadlines[-1] == pytest.approx(0.75)
+
+
+def test_callback_time_nan_is_rejected():
+    with pytest.raises(ValueError, match="positive callback_time"):
+        PeriodicCallback(lambda: None, float("nan"))
+
+
+def test_start_twice_keeps_one_timer(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=0.0)
+    pc = PeriodicCallback(lambda: None, 100)
+    pc.start()
+    pc.start()
+    # The second start replaced the first timer instead of adding one.
+    assert clock.cancelled == 1
+    assert len(clock.deadlines) == 2
+
+
+def test_late_coroutine_after_restart_does_not_double_schedule(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=0.0)
+    gate = io_loop.asyncio_loop.create_future()
+    pc = PeriodicCallback(lambda: gate, 100)
+    pc.start()
+    clock.now = 0.1
+    clock.fire()  # the run is now waiting on ``gate``
+    assert len(clock.deadlines) == 1
+    pc.stop()
+    pc.start()
+    assert len(clock.deadlines) == 2
+    gate.set_result(None)
+    io_loop.asyncio_loop.run_until_complete(asyncio.sleep(0))
+    # The stale run finished without scheduling a second timer.
+    assert len(clock.deadlines) == 2
+    pc.stop()
+
+
+def test_awaitable_is_awaited_before_next_schedule(io_loop, monkeypatch):
+    clock = _ManualClock(io_loop, monkeypatch, now=0.0)
+    gate = io_loop.asyncio_loop.create_future()
+    pc = PeriodicCallback(lambda: gate, 1000)
+    pc.start()
+    clock.now = 1.0
+    clock.fire()
+    assert len(clock.deadlines) == 1  # nothing scheduled while the run is pending
+    clock.now = 3.5
+    gate.set_result(None)
+    io_loop.asyncio_loop.run_until_complete(asyncio.sleep(0))
+    assert clock.deadlines[-1] == pytest.approx(4.0)
+    pc.stop()
+
+
+def test_failing_awaitable_is_logged_and_timer_continues(io_loop, monkeypatch, caplog):
+    clock = _ManualClock(io_loop, monkeypatch, now=0.0)
+
+    async def bad():
+        raise KeyError("periodic coroutine")
+
+    pc = PeriodicCallback(bad, 100)
+    pc.start()
+    clock.now = 0.1
+    with caplog.at_level(logging.ERROR, logger="squall.application"):
+        clock.fire()
+        io_loop.asyncio_loop.run_until_complete(asyncio.sleep(0.001))
+    assert any(r.exc_info and isinstance(r.exc_info[1], KeyError) for r in caplog.records)
+    assert len(clock.deadlines) == 2
+    assert pc.is_running()
+    pc.stop()

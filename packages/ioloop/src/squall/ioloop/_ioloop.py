@@ -1,10 +1,11 @@
-"""The :class:`IOLoop` interface: a thin, Tornado-compatible face over an asyncio loop.
+"""The :class:`IOLoop` interface: Tornado's event-loop API as a face over asyncio.
 
-There is exactly one :class:`IOLoop` per asyncio event loop. The concrete implementation
-lives in :mod:`squall.platform.asyncio` (:class:`~squall.platform.asyncio.AsyncIOLoop`
-and :class:`~squall.platform.asyncio.AsyncIOMainLoop`); this module holds the abstract
-interface, the "current loop" bookkeeping and the helpers built on the primitives
-(:meth:`IOLoop.run_sync`, :meth:`IOLoop.add_timeout`, ...).
+Every asyncio event loop has at most one :class:`IOLoop`, and every IOLoop wraps exactly
+one asyncio loop; the pairing lives in a small registry in this module. The concrete
+class is :class:`squall.platform.asyncio.BaseAsyncIOLoop` (and its two subclasses); the
+class here declares the primitives they provide and builds the convenience methods
+(:meth:`IOLoop.run_sync`, :meth:`IOLoop.add_timeout`, :meth:`IOLoop.add_future`, ...)
+out of them and out of asyncio itself.
 """
 
 from __future__ import annotations
@@ -12,21 +13,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime
-import functools
 import numbers
 import os
-import sys
 import typing
 import warnings
 from collections.abc import Callable
 from typing import Any, Literal, Protocol, TypeVar
 
-from squall.concurrent import (
-    Future,
-    future_add_done_callback,
-    future_set_exc_info,
-    is_future,
-)
+from squall.concurrent import Future
 from squall.log import app_log
 from squall.util import Configurable, TimeoutError, import_object
 
@@ -37,49 +31,141 @@ _S = TypeVar("_S", bound="_Selectable")
 
 
 class _Selectable(Protocol):
-    """Anything with ``fileno()`` and ``close()`` (sockets, pipes, files)."""
+    """What :meth:`IOLoop.add_handler` accepts besides an int: ``fileno()`` plus ``close()``."""
 
     def fileno(self) -> int: ...
 
     def close(self) -> None: ...
 
 
+# -- which asyncio loop belongs to this thread -------------------------------------------
+
+
 def _policy_loop_peek() -> asyncio.AbstractEventLoop | None:
-    """Return the asyncio loop set as current for this thread, without creating one."""
+    """The loop installed with :func:`asyncio.set_event_loop` in this thread, or None.
+
+    Never creates a loop (``asyncio.get_event_loop`` may, or may warn, depending on
+    the Python version), and never looks at the *running* loop.
+    """
     with warnings.catch_warnings():
-        # asyncio.get_event_loop_policy() is deprecated from Python 3.14.
+        # The policy API itself is deprecated from Python 3.14 on.
         warnings.simplefilter("ignore", DeprecationWarning)
         policy = asyncio.get_event_loop_policy()
-        local = getattr(policy, "_local", None)
-        if local is not None and hasattr(local, "_loop"):
-            # The standard policies keep the loop here; reading it never creates a loop.
-            loop: asyncio.AbstractEventLoop | None = local._loop
-            return loop
-        try:
-            return policy.get_event_loop()
-        except RuntimeError:
-            return None
+        thread_state = getattr(policy, "_local", None)
+        if thread_state is None:
+            # A third-party policy: ask it, accepting that it may build a loop.
+            try:
+                return policy.get_event_loop()
+            except RuntimeError:
+                return None
+    installed: asyncio.AbstractEventLoop | None = getattr(thread_state, "_loop", None)
+    return installed
 
 
-def _thread_asyncio_loop() -> asyncio.AbstractEventLoop | None:
-    """The running asyncio loop, else the loop set as current for this thread (or None)."""
-    loop = asyncio._get_running_loop()
-    if loop is not None:
-        return loop
-    return _policy_loop_peek()
+def _usable_thread_loop() -> asyncio.AbstractEventLoop | None:
+    """The running loop, else this thread's installed loop unless it is closed."""
+    running = asyncio._get_running_loop()
+    if running is not None:
+        return running
+    installed = _policy_loop_peek()
+    if installed is None or installed.is_closed():
+        return None
+    return installed
 
 
-_convert_yielded: Callable[[Any], Future[Any]] | None = None
+# -- the registry: asyncio loop <-> IOLoop ----------------------------------------------
+
+_wrappers: dict[asyncio.AbstractEventLoop, IOLoop] = {}
 
 
-def _get_convert_yielded() -> Callable[[Any], Future[Any]]:
-    # squall.gen imports this module, so bind its converter lazily.
-    global _convert_yielded
-    if _convert_yielded is None:
+def _register_wrapper(loop: asyncio.AbstractEventLoop, wrapper: IOLoop) -> None:
+    """Pair ``wrapper`` with ``loop``; :class:`RuntimeError` if ``loop`` is taken."""
+    # Loops closed without IOLoop.close() (asyncio.run, a test harness...) are dropped here.
+    for dead in [known for known in _wrappers if known.is_closed()]:
+        del _wrappers[dead]
+    holder = _wrappers.setdefault(loop, wrapper)
+    if holder is not wrapper:
+        raise RuntimeError(f"{loop!r} is already associated with {holder!r} (one IOLoop each)")
+
+
+def _unregister_wrapper(loop: asyncio.AbstractEventLoop, wrapper: IOLoop) -> None:
+    if _wrappers.get(loop) is wrapper:
+        del _wrappers[loop]
+
+
+# -- running callbacks -------------------------------------------------------------------
+
+# Futures of awaitables returned by callbacks: kept alive here until they finish.
+_in_flight: set[Future[Any]] = set()
+
+_converter: Callable[[Any], Future[Any]] | None = None
+
+
+def _to_future(value: Any) -> Future[Any]:
+    """:func:`squall.gen.convert_yielded`, imported on first use (gen imports us)."""
+    global _converter
+    if _converter is None:
         from squall.gen import convert_yielded
 
-        _convert_yielded = convert_yielded
-    return _convert_yielded
+        _converter = convert_yielded
+    return _converter(value)
+
+
+def _run_guarded(callback: Callable[..., Any], *args: Any) -> None:
+    """Call ``callback(*args)``; log what it raises, and watch an awaitable it returns."""
+    try:
+        outcome = callback(*args)
+    except asyncio.CancelledError:
+        return
+    except Exception:
+        app_log.error("Exception in callback %r with arguments %r", callback, args, exc_info=True)
+        return
+    if outcome is not None:
+        _watch(outcome)
+
+
+def _watch(outcome: Any) -> None:
+    from squall.gen import BadYieldError
+
+    try:
+        pending = _to_future(outcome)
+    except BadYieldError:
+        return  # an ordinary return value: ignored
+    _in_flight.add(pending)
+    pending.add_done_callback(_report_outcome)
+
+
+def _report_outcome(pending: Future[Any]) -> None:
+    _in_flight.discard(pending)
+    if pending.cancelled():
+        return
+    problem = pending.exception()
+    if problem is not None:
+        app_log.error("Exception in callback returning %r", pending, exc_info=problem)
+
+
+def _retrieve_quietly(pending: Future[Any]) -> None:
+    # Marks a late exception as seen so asyncio does not complain about it.
+    if not pending.cancelled():
+        pending.exception()
+
+
+async def _call_and_wait(func: Callable[..., Any], timeout: float | None) -> Any:
+    """The body of :meth:`IOLoop.run_sync`, run as a task on the loop."""
+    produced = func()
+    if produced is None:
+        return None
+    target = _to_future(produced)
+    if timeout is None:
+        return await target
+    finished, _ = await asyncio.wait((target,), timeout=timeout)
+    if finished:
+        return target.result()
+    # Too slow: cancel it, let the cancellation land, then report the timeout.
+    target.cancel()
+    await asyncio.wait((target,))
+    _retrieve_quietly(target)
+    raise TimeoutError(f"Operation timed out after {timeout} seconds")
 
 
 class IOLoop(Configurable):
@@ -99,13 +185,6 @@ class IOLoop(Configurable):
     WRITE = 0x004
     ERROR = 0x018
 
-    # asyncio loop -> its IOLoop.
-    _ioloop_for_asyncio: dict[asyncio.AbstractEventLoop, IOLoop] = {}
-
-    # Strong references to tasks started by spawn_callback/add_callback so that they
-    # are not garbage-collected while pending.
-    _pending_tasks: set[Future[Any]] = set()
-
     @classmethod
     def configure(cls, impl: str | type[Configurable] | None, **kwargs: Any) -> None:
         """Choose the :class:`IOLoop` implementation (must be an asyncio-based loop).
@@ -115,36 +194,27 @@ class IOLoop(Configurable):
         """
         from squall.platform.asyncio import BaseAsyncIOLoop
 
-        if isinstance(impl, str):
-            impl = import_object(impl)
-        if isinstance(impl, type) and not issubclass(impl, BaseAsyncIOLoop):
-            raise RuntimeError("only AsyncIOLoop is allowed when asyncio is available")
-        super().configure(impl, **kwargs)
+        chosen = import_object(impl) if isinstance(impl, str) else impl
+        if isinstance(chosen, type) and not issubclass(chosen, BaseAsyncIOLoop):
+            raise RuntimeError(f"{chosen.__name__} is not an asyncio-based IOLoop")
+        super().configure(chosen, **kwargs)
 
-    @staticmethod
-    def instance() -> IOLoop:
-        """Return the current thread's IOLoop (the classic spelling of :meth:`current`)."""
-        loop = IOLoop.current()
-        assert loop is not None
-        return loop
+    @classmethod
+    def configurable_base(cls) -> type[Configurable]:
+        return IOLoop
 
-    @staticmethod
-    def initialized() -> bool:
-        """Return True if the current thread already has an IOLoop (classic Tornado API).
+    @classmethod
+    def configurable_default(cls) -> type[Configurable]:
+        from squall.platform.asyncio import AsyncIOLoop
 
-        Not in Tornado 6; kept from the Tornado 4 API as ``IOLoop.current(instance=False)
-        is not None``.
-        """
-        return IOLoop.current(instance=False) is not None
+        return AsyncIOLoop
 
-    def install(self) -> None:
-        """Make this loop the current one (deprecated classic API; see :meth:`make_current`)."""
-        self.make_current()
+    def initialize(self, make_current: bool = True) -> None:
+        """Initialise a new loop; ``make_current`` makes it the thread's current loop."""
+        if make_current:
+            self._become_current()
 
-    @staticmethod
-    def clear_instance() -> None:
-        """Forget the current IOLoop (deprecated classic API; see :meth:`clear_current`)."""
-        IOLoop.clear_current()
+    # -- which IOLoop is current -------------------------------------------------------
 
     @typing.overload
     @staticmethod
@@ -168,25 +238,32 @@ class IOLoop(Configurable):
         new one is created and set as the thread's current loop. With
         ``instance=False`` None is returned instead and nothing is created.
         """
-        loop = asyncio._get_running_loop()
-        if loop is None:
-            loop = _policy_loop_peek()
-            if loop is not None and loop.is_closed():
-                loop = None
-            if loop is None:
-                if not instance:
-                    return None
-                loop = asyncio.new_event_loop()
-                asyncio.set_event_loop(loop)
-        try:
-            return IOLoop._ioloop_for_asyncio[loop]
-        except KeyError:
-            if not instance:
-                return None
+        loop = _usable_thread_loop()
+        if loop is not None:
+            known = _wrappers.get(loop)
+            if known is not None:
+                return known
+        if not instance:
+            return None
         from squall.platform.asyncio import AsyncIOMainLoop
 
-        created: IOLoop = AsyncIOMainLoop(make_current=True)
-        return created
+        # Wraps ``loop`` (or, with no loop at all, a new one it installs).
+        fresh: IOLoop = AsyncIOMainLoop()
+        return fresh
+
+    @staticmethod
+    def instance() -> IOLoop:
+        """Return the current thread's IOLoop (the classic spelling of :meth:`current`)."""
+        return IOLoop.current()
+
+    @staticmethod
+    def initialized() -> bool:
+        """Return True if the current thread already has an IOLoop (classic Tornado API).
+
+        Not in Tornado 6; kept from the Tornado 4 API as ``IOLoop.current(instance=False)
+        is not None``.
+        """
+        return IOLoop.current(instance=False) is not None
 
     def make_current(self) -> None:
         """Make this the current IOLoop of this thread (deprecated, as in Tornado 6.2+).
@@ -196,53 +273,44 @@ class IOLoop(Configurable):
         by :meth:`clear_current` or :meth:`close`.
         """
         warnings.warn(
-            "make_current is deprecated; start the event loop first",
+            "IOLoop.make_current() is deprecated: run the loop instead",
             DeprecationWarning,
             stacklevel=2,
         )
-        self._make_current()
+        self._become_current()
 
-    def _make_current(self) -> None:
-        raise NotImplementedError()
+    def install(self) -> None:
+        """Make this loop the current one (deprecated classic API; see :meth:`make_current`)."""
+        self.make_current()
 
     @staticmethod
     def clear_current() -> None:
         """Clear the current IOLoop of this thread (deprecated; emits DeprecationWarning)."""
-        warnings.warn("clear_current is deprecated", DeprecationWarning, stacklevel=2)
-        IOLoop._clear_current()
+        warnings.warn("IOLoop.clear_current() is deprecated", DeprecationWarning, stacklevel=2)
+        holder = IOLoop.current(instance=False)
+        if holder is not None:
+            holder._resign_current()
 
     @staticmethod
-    def _clear_current() -> None:
-        old = IOLoop.current(instance=False)
-        if old is not None:
-            old._clear_current_hook()
+    def clear_instance() -> None:
+        """Forget the current IOLoop (deprecated classic API; see :meth:`clear_current`)."""
+        IOLoop.clear_current()
 
-    def _clear_current_hook(self) -> None:
-        """Undo :meth:`_make_current` (implemented by the asyncio loops)."""
+    def _become_current(self) -> None:
+        """Install this loop as the thread's current one (the asyncio loops do it)."""
+        raise NotImplementedError
 
-    @classmethod
-    def configurable_base(cls) -> type[Configurable]:
-        return IOLoop
+    def _resign_current(self) -> None:
+        """Undo :meth:`_become_current`, bringing back whatever it displaced."""
 
-    @classmethod
-    def configurable_default(cls) -> type[Configurable]:
-        from squall.platform.asyncio import AsyncIOLoop
-
-        return AsyncIOLoop
-
-    def initialize(self, make_current: bool = True) -> None:
-        """Initialise a new loop; ``make_current`` makes it the thread's current loop."""
-        if make_current:
-            self._make_current()
-
-    # -- primitives, implemented by squall.platform.asyncio.BaseAsyncIOLoop ----------
+    # -- primitives, provided by squall.platform.asyncio.BaseAsyncIOLoop ---------------
 
     def close(self, all_fds: bool = False) -> None:
         """Close the loop and free its resources; with ``all_fds`` also close registered fds.
 
         The loop must not be running. Closing twice is harmless.
         """
-        raise NotImplementedError()
+        raise NotImplementedError
 
     def add_handler(self, fd: int | _Selectable, handler: Callable[..., None], events: int) -> None:
         """Call ``handler(fd, events)`` whenever ``fd`` is ready for ``events``.
@@ -251,27 +319,27 @@ class IOLoop(Configurable):
         given. ``events`` is a mask of :attr:`~squall.ioloop.IOLoop.READ` and :attr:`~squall.ioloop.IOLoop.WRITE` (:attr:`~squall.ioloop.IOLoop.ERROR`
         is implied). Raises :class:`ValueError` if the fd already has a handler.
         """
-        raise NotImplementedError()
+        raise NotImplementedError
 
     def update_handler(self, fd: int | _Selectable, events: int) -> None:
         """Change the events ``fd`` is watched for."""
-        raise NotImplementedError()
+        raise NotImplementedError
 
     def remove_handler(self, fd: int | _Selectable) -> None:
         """Stop watching ``fd`` (no error if it was not registered)."""
-        raise NotImplementedError()
+        raise NotImplementedError
 
     def start(self) -> None:
         """Run the loop until :meth:`stop` is called."""
-        raise NotImplementedError()
+        raise NotImplementedError
 
     def stop(self) -> None:
         """Stop the loop after the current iteration (pending callbacks still run)."""
-        raise NotImplementedError()
+        raise NotImplementedError
 
     def time(self) -> float:
         """Return the loop's clock (:func:`time.monotonic` based), used for deadlines."""
-        raise NotImplementedError()
+        raise NotImplementedError
 
     def call_at(
         self, when: float, callback: Callable[..., Any], *args: Any, **kwargs: Any
@@ -280,11 +348,14 @@ class IOLoop(Configurable):
 
         Returns a handle for :meth:`remove_timeout`.
         """
-        raise NotImplementedError()
+        raise NotImplementedError
 
     def remove_timeout(self, timeout: object) -> None:
-        """Cancel a pending timeout returned by :meth:`~squall.ioloop.IOLoop.add_timeout` / :meth:`~squall.ioloop.IOLoop.call_at`."""
-        raise NotImplementedError()
+        """Cancel a pending timeout returned by :meth:`~squall.ioloop.IOLoop.add_timeout` / :meth:`~squall.ioloop.IOLoop.call_at`.
+
+        Harmless if the callback already ran or the timeout was already removed.
+        """
+        raise NotImplementedError
 
     def add_callback(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run ``callback(*args, **kwargs)`` on the next loop iteration.
@@ -292,13 +363,13 @@ class IOLoop(Configurable):
         Safe to call from any thread. Exceptions are logged to ``squall.application``;
         if the callback returns an awaitable its failure is logged too.
         """
-        raise NotImplementedError()
+        raise NotImplementedError
 
     def add_callback_from_signal(
         self, callback: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> None:
         """Like :meth:`add_callback`, from a signal handler (deprecated in Tornado 6.4)."""
-        raise NotImplementedError()
+        raise NotImplementedError
 
     def run_in_executor(
         self,
@@ -307,69 +378,36 @@ class IOLoop(Configurable):
         *args: Any,
     ) -> Future[_T]:
         """Run ``func(*args)`` in ``executor`` (default: a thread pool) and return a Future."""
-        raise NotImplementedError()
+        raise NotImplementedError
 
     def set_default_executor(self, executor: concurrent.futures.Executor) -> None:
         """Set the executor :meth:`run_in_executor` uses when given None."""
-        raise NotImplementedError()
+        raise NotImplementedError
 
-    # -- built on the primitives ----------------------------------------------------
+    # -- conveniences built on the primitives ------------------------------------------
 
     def run_sync(self, func: Callable[..., Any], timeout: float | None = None) -> Any:
         """Start the loop, run ``func()``, stop the loop and return its result.
 
         ``func`` may return an awaitable (a coroutine, a Future, a list/dict of them)
         or None. With ``timeout`` (seconds) :class:`TimeoutError` is raised if it takes
-        longer; the pending coroutine is cancelled. A function returning any other
-        value raises :class:`squall.gen.BadYieldError`.
+        longer; the pending coroutine is cancelled (and allowed to finish cancelling)
+        first. A function returning any other value raises
+        :class:`squall.gen.BadYieldError`. If the loop is stopped before ``func``
+        finishes, :class:`RuntimeError` is raised.
         """
-        box: dict[str, Any] = {}
+        started: list[Future[Any]] = []
 
-        def run() -> None:
-            try:
-                result = func()
-                if result is not None:
-                    result = _get_convert_yielded()(result)
-            except Exception:
-                fut: Future[Any] = Future()
-                box["future"] = fut
-                future_set_exc_info(fut, sys.exc_info())
-            else:
-                if is_future(result):
-                    box["future"] = result
-                else:
-                    fut = Future()
-                    fut.set_result(result)
-                    box["future"] = fut
-            if timeout is not None:
+        def launch() -> None:
+            task = asyncio.ensure_future(_call_and_wait(func, timeout))
+            task.add_done_callback(lambda _: self.stop())
+            started.append(task)
 
-                def timeout_callback() -> None:
-                    box["timed_out"] = True
-                    # Cancelling a task stops it at its next await; a future that
-                    # cannot be cancelled (already running in a thread) stops the loop.
-                    if not box["future"].cancel():
-                        self.stop()
-
-                box["timeout_handle"] = self.add_timeout(self.time() + timeout, timeout_callback)
-            self.add_future(box["future"], lambda f: self.stop())
-
-        self.add_callback(run)
+        self.add_callback(launch)
         self.start()
-        if "timeout_handle" in box:
-            self.remove_timeout(box["timeout_handle"])
-        future = box.get("future")
-        if future is None:
+        if not started or not started[0].done():
             raise RuntimeError("Event loop stopped before Future completed.")
-        if future.cancelled() or not future.done():
-            if box.get("timed_out"):
-                if not future.done():
-                    # The future may still finish later; nobody will look at it.
-                    future_add_done_callback(future, _discard_result)
-                raise TimeoutError(f"Operation timed out after {timeout} seconds")
-            if future.cancelled():
-                raise asyncio.CancelledError()
-            raise RuntimeError("Event loop stopped before Future completed.")
-        return future.result()
+        return started[0].result()
 
     def add_timeout(
         self,
@@ -383,12 +421,14 @@ class IOLoop(Configurable):
         Returns a handle for :meth:`remove_timeout`. Raises :class:`TypeError` for other
         deadline types.
         """
-        if isinstance(deadline, datetime.timedelta):
-            return self.call_at(self.time() + deadline.total_seconds(), callback, *args, **kwargs)
-        when: object = deadline
-        if isinstance(when, numbers.Real):
-            return self.call_at(float(when), callback, *args, **kwargs)
-        raise TypeError(f"Unsupported deadline {deadline!r}")
+        given: object = deadline  # checked at run time: callers are not always typed
+        if isinstance(given, datetime.timedelta):
+            when = self.time() + given.total_seconds()
+        elif isinstance(given, numbers.Real):
+            when = float(given)
+        else:
+            raise TypeError(f"Unsupported deadline {given!r}: use a number or a timedelta")
+        return self.call_at(when, callback, *args, **kwargs)
 
     def call_later(
         self, delay: float, callback: Callable[..., Any], *args: Any, **kwargs: Any
@@ -408,57 +448,20 @@ class IOLoop(Configurable):
         """Run ``callback(future)`` on this loop when ``future`` finishes.
 
         ``future`` may be an asyncio Future or a :class:`concurrent.futures.Future`
-        (whose completion may come from another thread).
+        (whose completion may come from another thread). Anything else raises
+        :class:`TypeError`.
         """
-        if isinstance(future, Future):
-            future.add_done_callback(lambda f: self._run_callback(callback, (f,)))
+        if isinstance(future, asyncio.Future):
+            # asyncio already runs done-callbacks on the loop; only guard them.
+            future.add_done_callback(lambda done: _run_guarded(callback, done))
+        elif isinstance(future, concurrent.futures.Future):
+            future.add_done_callback(lambda done: self.add_callback(callback, done))
         else:
-            if not is_future(future):
-                raise TypeError(f"add_future expects a Future, got {future!r}")
-            future_add_done_callback(future, lambda f: self.add_callback(callback, f))
-
-    def _run_callback(self, callback: Callable[..., Any], args: tuple[Any, ...] = ()) -> None:
-        """Run a callback, logging any exception (and that of an awaitable it returns)."""
-        try:
-            ret = callback(*args)
-            if ret is not None:
-                self._watch_result(ret)
-        except asyncio.CancelledError:
-            pass
-        except Exception:
-            app_log.error(
-                "Exception in callback %r", functools.partial(callback, *args), exc_info=True
-            )
-
-    def _watch_result(self, ret: Any) -> None:
-        from squall.gen import BadYieldError
-
-        try:
-            fut = _get_convert_yielded()(ret)
-        except BadYieldError:
-            # Plain return values of callbacks are ignored, as in Tornado.
-            return
-        IOLoop._pending_tasks.add(fut)
-        fut.add_done_callback(self._discard_future_result)
-
-    def _discard_future_result(self, future: Future[Any]) -> None:
-        """Log the exception of a finished future nobody else will look at."""
-        IOLoop._pending_tasks.discard(future)
-        if future.cancelled():
-            return
-        exc = future.exception()
-        if exc is not None:
-            app_log.error(
-                "Exception in callback %r",
-                functools.partial(self._discard_future_result, future),
-                exc_info=(type(exc), exc, exc.__traceback__),
-            )
+            raise TypeError(f"add_future() needs a Future, not {type(future).__name__}")
 
     def split_fd(self, fd: int | _S) -> tuple[int, int | _S]:
         """Return ``(fileno, fd)`` for an int fd or an object with ``fileno()``."""
-        if isinstance(fd, int):
-            return fd, fd
-        return fd.fileno(), fd
+        return (fd if isinstance(fd, int) else fd.fileno()), fd
 
     def close_fd(self, fd: int | _Selectable) -> None:
         """Close an int fd or an object with ``close()``, ignoring :class:`OSError`."""
@@ -469,8 +472,3 @@ class IOLoop(Configurable):
                 fd.close()
         except OSError:
             pass
-
-
-def _discard_result(future: Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()

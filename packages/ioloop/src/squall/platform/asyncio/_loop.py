@@ -1,9 +1,10 @@
 """The asyncio-backed :class:`~squall.ioloop.IOLoop` implementations.
 
-:class:`BaseAsyncIOLoop` maps every IOLoop primitive directly onto an asyncio event loop
-(any implementation: the standard selector loop, uvloop, ...). Per-fd state is one
-dict entry ``fd -> (fileobj, handler)`` plus membership in a reader and a writer set;
-readiness is delivered by ``loop.add_reader`` / ``loop.add_writer`` themselves.
+:class:`BaseAsyncIOLoop` forwards every IOLoop primitive to one asyncio event loop (the
+standard selector loop, uvloop, ...). File descriptors are watched with the loop's own
+``add_reader`` / ``add_writer``: each registration hands asyncio the user's handler
+directly (wrapped by a small module-level trampoline), so a ready fd costs one function
+call and no lookups. Timeouts are asyncio timer handles.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from typing import Any, TypeVar
 
 from squall.concurrent import Future
 from squall.ioloop import IOLoop
-from squall.ioloop._ioloop import _policy_loop_peek, _Selectable
+from squall.ioloop._ioloop import (
+    _policy_loop_peek,
+    _register_wrapper,
+    _run_guarded,
+    _Selectable,
+    _unregister_wrapper,
+    _usable_thread_loop,
+)
 from squall.log import app_log
 
 __all__ = [
@@ -31,9 +39,22 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-_READ = IOLoop.READ
-_WRITE = IOLoop.WRITE
+_IN = IOLoop.READ
+_OUT = IOLoop.WRITE
 _get_running_loop = asyncio._get_running_loop
+
+# Loops whose add_reader/add_writer raise NotImplementedError (Windows' proactor).
+_FD_LESS_LOOPS: tuple[type, ...] = tuple(
+    kind for kind in [getattr(asyncio, "ProactorEventLoop", None)] if kind is not None
+)
+
+
+def _fire(handler: Callable[..., None], fileobj: Any, events: int) -> None:
+    """What asyncio calls for a ready fd: the user's handler, with errors logged."""
+    try:
+        handler(fileobj, events)
+    except Exception:
+        app_log.error("Exception in I/O handler %r for %r", handler, fileobj, exc_info=True)
 
 
 class BaseAsyncIOLoop(IOLoop):
@@ -42,7 +63,7 @@ class BaseAsyncIOLoop(IOLoop):
     ``initialize(asyncio_loop, make_current=True)``. Only one IOLoop may wrap a given
     asyncio loop (:class:`RuntimeError` otherwise). The asyncio loop is available as
     ``asyncio_loop``. On Windows' proactor loop the fd methods are provided by an
-    :class:`AddThreadSelectorEventLoop` (``selector_loop``).
+    :class:`AddThreadSelectorEventLoop` running beside it.
     """
 
     asyncio_loop: asyncio.AbstractEventLoop
@@ -51,127 +72,100 @@ class BaseAsyncIOLoop(IOLoop):
         self, asyncio_loop: asyncio.AbstractEventLoop, **kwargs: Any
     ) -> None:
         self.asyncio_loop = asyncio_loop
-        self.selector_loop: asyncio.AbstractEventLoop = asyncio_loop
-        proactor = getattr(asyncio, "ProactorEventLoop", None)
-        if proactor is not None and isinstance(asyncio_loop, proactor):
+        self._fd_loop: asyncio.AbstractEventLoop = asyncio_loop
+        if _FD_LESS_LOOPS and isinstance(asyncio_loop, _FD_LESS_LOOPS):
             from ._selector_thread import AddThreadSelectorEventLoop
 
-            self.selector_loop = AddThreadSelectorEventLoop(asyncio_loop)  # type: ignore[abstract]
-        # fd -> (the object given to add_handler, the handler)
-        self.handlers: dict[int, tuple[int | _Selectable, Callable[..., None]]] = {}
-        self.readers: set[int] = set()
-        self.writers: set[int] = set()
-        self.closing = False
-        self._is_current = False
-        self._prev_asyncio_loop: asyncio.AbstractEventLoop | None = None
-        # Forget IOLoops whose asyncio loop was closed behind our back (asyncio.run).
-        stale = [loop for loop in IOLoop._ioloop_for_asyncio if loop.is_closed()]
-        for loop in stale:
-            del IOLoop._ioloop_for_asyncio[loop]
-        existing = IOLoop._ioloop_for_asyncio.get(asyncio_loop)
-        if existing is not None:
-            raise RuntimeError(
-                f"IOLoop {existing!r} already associated with asyncio loop {asyncio_loop!r}"
-            )
-        IOLoop._ioloop_for_asyncio[asyncio_loop] = self
+            self._fd_loop = AddThreadSelectorEventLoop(asyncio_loop)  # type: ignore[abstract]
+        # fileno -> (object given to add_handler, handler, READ/WRITE mask in force)
+        self._watches: dict[int, tuple[Any, Callable[..., None], int]] = {}
+        self._shut = False
+        self._installed = False
+        self._displaced: asyncio.AbstractEventLoop | None = None
+        _register_wrapper(asyncio_loop, self)
         try:
             super().initialize(**kwargs)
-        except Exception:
-            del IOLoop._ioloop_for_asyncio[asyncio_loop]
+        except BaseException:
+            _unregister_wrapper(asyncio_loop, self)
             raise
 
-    # -- current-loop bookkeeping ----------------------------------------------------
+    # -- being the thread's current loop -----------------------------------------------
 
-    def _make_current(self) -> None:
-        if not self._is_current:
-            previous = _policy_loop_peek()
-            if previous is not self.asyncio_loop:
-                self._prev_asyncio_loop = previous
-                asyncio.set_event_loop(self.asyncio_loop)
-            self._is_current = True
-        elif _policy_loop_peek() is not self.asyncio_loop:
-            asyncio.set_event_loop(self.asyncio_loop)
+    def _become_current(self) -> None:
+        mine = self.asyncio_loop
+        before = _policy_loop_peek()
+        if before is not mine:
+            if not self._installed:
+                self._displaced = before
+            asyncio.set_event_loop(mine)
+        self._installed = True
 
-    def _clear_current_hook(self) -> None:
+    def _resign_current(self) -> None:
         if _policy_loop_peek() is self.asyncio_loop:
-            previous = self._prev_asyncio_loop
-            if previous is not None and previous.is_closed():
-                previous = None
-            asyncio.set_event_loop(previous)
-        self._is_current = False
-        self._prev_asyncio_loop = None
+            back = self._displaced
+            asyncio.set_event_loop(None if back is None or back.is_closed() else back)
+        self._installed = False
+        self._displaced = None
 
     def close(self, all_fds: bool = False) -> None:
-        if self.closing:
+        if self._shut:
             return
         if self.asyncio_loop.is_running():
-            raise RuntimeError("Cannot close a running IOLoop")
-        self.closing = True
-        for fd in list(self.handlers):
-            fileobj = self.handlers[fd][0]
-            self.remove_handler(fd)
+            raise RuntimeError("an IOLoop cannot be closed while it is running")
+        self._shut = True
+        watches, self._watches = self._watches, {}
+        for fileno, (fileobj, _handler, mask) in watches.items():
+            self._unwatch(fileno, mask)
             if all_fds:
                 self.close_fd(fileobj)
-        if IOLoop._ioloop_for_asyncio.get(self.asyncio_loop) is self:
-            del IOLoop._ioloop_for_asyncio[self.asyncio_loop]
-        if self._is_current or _policy_loop_peek() is self.asyncio_loop:
-            self._clear_current_hook()
-        if self.selector_loop is not self.asyncio_loop:
-            self.selector_loop.close()
-        self.asyncio_loop.close()
+        _unregister_wrapper(self.asyncio_loop, self)
+        self._resign_current()
+        if self._fd_loop is not self.asyncio_loop:
+            self._fd_loop.close()  # also closes the asyncio loop it wraps
+        else:
+            self.asyncio_loop.close()
 
-    # -- file descriptors (hot path) -------------------------------------------------
+    # -- file descriptors --------------------------------------------------------------
+
+    def _unwatch(self, fileno: int, mask: int) -> None:
+        if mask & _IN:
+            self._fd_loop.remove_reader(fileno)
+        if mask & _OUT:
+            self._fd_loop.remove_writer(fileno)
 
     def add_handler(self, fd: int | _Selectable, handler: Callable[..., None], events: int) -> None:
-        fileno, fileobj = self.split_fd(fd)
-        if fileno in self.handlers:
-            raise ValueError(f"fd {fileno} added twice")
-        self.handlers[fileno] = (fileobj, handler)
-        if events & _READ:
-            self.selector_loop.add_reader(fileno, self._handle_events, fileno, _READ)
-            self.readers.add(fileno)
-        if events & _WRITE:
-            self.selector_loop.add_writer(fileno, self._handle_events, fileno, _WRITE)
-            self.writers.add(fileno)
+        fileno = fd if isinstance(fd, int) else fd.fileno()
+        if fileno in self._watches:
+            raise ValueError(f"fd {fileno} added twice: use update_handler to change its events")
+        mask = events & (_IN | _OUT)
+        self._watches[fileno] = (fd, handler, mask)
+        if mask & _IN:
+            self._fd_loop.add_reader(fileno, _fire, handler, fd, _IN)
+        if mask & _OUT:
+            self._fd_loop.add_writer(fileno, _fire, handler, fd, _OUT)
 
     def update_handler(self, fd: int | _Selectable, events: int) -> None:
         fileno = fd if isinstance(fd, int) else fd.fileno()
-        readers = self.readers
-        if events & _READ:
-            if fileno not in readers:
-                self.selector_loop.add_reader(fileno, self._handle_events, fileno, _READ)
-                readers.add(fileno)
-        elif fileno in readers:
-            self.selector_loop.remove_reader(fileno)
-            readers.remove(fileno)
-        writers = self.writers
-        if events & _WRITE:
-            if fileno not in writers:
-                self.selector_loop.add_writer(fileno, self._handle_events, fileno, _WRITE)
-                writers.add(fileno)
-        elif fileno in writers:
-            self.selector_loop.remove_writer(fileno)
-            writers.remove(fileno)
+        fileobj, handler, before = self._watches[fileno]
+        after = events & (_IN | _OUT)
+        if after == before:
+            return
+        self._watches[fileno] = (fileobj, handler, after)
+        fd_loop = self._fd_loop
+        gained = after & ~before
+        if gained & _IN:
+            fd_loop.add_reader(fileno, _fire, handler, fileobj, _IN)
+        if gained & _OUT:
+            fd_loop.add_writer(fileno, _fire, handler, fileobj, _OUT)
+        self._unwatch(fileno, before & ~after)
 
     def remove_handler(self, fd: int | _Selectable) -> None:
         fileno = fd if isinstance(fd, int) else fd.fileno()
-        if self.handlers.pop(fileno, None) is None:
-            return
-        if fileno in self.readers:
-            self.selector_loop.remove_reader(fileno)
-            self.readers.remove(fileno)
-        if fileno in self.writers:
-            self.selector_loop.remove_writer(fileno)
-            self.writers.remove(fileno)
+        entry = self._watches.pop(fileno, None)
+        if entry is not None:
+            self._unwatch(fileno, entry[2])
 
-    def _handle_events(self, fd: int, events: int) -> None:
-        fileobj, handler = self.handlers[fd]
-        try:
-            handler(fileobj, events)
-        except Exception:
-            app_log.error("Exception in callback %r", (handler, fileobj, events), exc_info=True)
-
-    # -- running ---------------------------------------------------------------------
+    # -- running and scheduling --------------------------------------------------------
 
     def start(self) -> None:
         self.asyncio_loop.run_forever()
@@ -186,11 +180,13 @@ class BaseAsyncIOLoop(IOLoop):
         self, when: float, callback: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> object:
         if kwargs:
-            callback = functools.partial(callback, *args, **kwargs)
-            args = ()
-        return self.asyncio_loop.call_at(when, self._run_callback, callback, args)
+            return self.asyncio_loop.call_at(
+                when, _run_guarded, functools.partial(callback, *args, **kwargs)
+            )
+        return self.asyncio_loop.call_at(when, _run_guarded, callback, *args)
 
     def remove_timeout(self, timeout: object) -> None:
+        # An asyncio (or uvloop) TimerHandle; cancelling a spent one does nothing.
         timeout.cancel()  # type: ignore[attr-defined]
 
     def add_callback(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -198,28 +194,29 @@ class BaseAsyncIOLoop(IOLoop):
             callback = functools.partial(callback, *args, **kwargs)
             args = ()
         loop = self.asyncio_loop
-        if _get_running_loop() is loop:
-            # On the loop's own thread: no need to wake the selector.
-            loop.call_soon(self._run_callback, callback, args)
-            return
         try:
-            loop.call_soon_threadsafe(self._run_callback, callback, args)
-        except RuntimeError:
-            # The loop is closed; like Tornado, drop the callback silently.
-            pass
-        except AttributeError:
-            # Interpreter shutdown can tear the loop down under us.
+            if _get_running_loop() is loop:
+                # Already on the loop's thread: no need to wake its selector.
+                loop.call_soon(_run_guarded, callback, *args)
+            else:
+                loop.call_soon_threadsafe(_run_guarded, callback, *args)
+        except (RuntimeError, AttributeError):
+            # A closed loop (or one torn down at interpreter exit) drops the callback.
             pass
 
     def add_callback_from_signal(
         self, callback: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> None:
-        warnings.warn("add_callback_from_signal is deprecated", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "add_callback_from_signal() is deprecated; use asyncio's add_signal_handler",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         if kwargs:
             callback = functools.partial(callback, *args, **kwargs)
             args = ()
         try:
-            self.asyncio_loop.call_soon_threadsafe(self._run_callback, callback, args)
+            self.asyncio_loop.call_soon_threadsafe(_run_guarded, callback, *args)
         except RuntimeError:
             pass
 
@@ -235,17 +232,6 @@ class BaseAsyncIOLoop(IOLoop):
         self.asyncio_loop.set_default_executor(executor)
 
 
-def _thread_loop_or_new() -> asyncio.AbstractEventLoop:
-    loop = _get_running_loop()
-    if loop is not None:
-        return loop
-    loop = _policy_loop_peek()
-    if loop is None or loop.is_closed():
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-    return loop
-
-
 class AsyncIOMainLoop(BaseAsyncIOLoop):
     """The :class:`~squall.ioloop.IOLoop` of the thread's current asyncio loop.
 
@@ -255,7 +241,11 @@ class AsyncIOMainLoop(BaseAsyncIOLoop):
     """
 
     def initialize(self, **kwargs: Any) -> None:  # type: ignore[override]
-        super().initialize(_thread_loop_or_new(), **kwargs)
+        target = _usable_thread_loop()
+        if target is None:
+            target = asyncio.new_event_loop()
+            asyncio.set_event_loop(target)
+        super().initialize(target, **kwargs)
 
 
 class AsyncIOLoop(BaseAsyncIOLoop):
@@ -266,11 +256,11 @@ class AsyncIOLoop(BaseAsyncIOLoop):
     """
 
     def initialize(self, **kwargs: Any) -> None:  # type: ignore[override]
-        loop = asyncio.new_event_loop()
+        owned = asyncio.new_event_loop()
         try:
-            super().initialize(loop, **kwargs)
-        except Exception:
-            loop.close()
+            super().initialize(owned, **kwargs)
+        except BaseException:
+            owned.close()
             raise
 
 
@@ -301,22 +291,20 @@ class AnyThreadEventLoopPolicy(_DefaultPolicy):  # type: ignore[misc]
 
     def __init__(self) -> None:
         warnings.warn(
-            "AnyThreadEventLoopPolicy is deprecated, use asyncio.run or "
-            "asyncio.new_event_loop instead",
+            "AnyThreadEventLoopPolicy is deprecated: create loops with asyncio.run() "
+            "or asyncio.new_event_loop()",
             DeprecationWarning,
             stacklevel=2,
         )
         super().__init__()
 
     def get_event_loop(self) -> asyncio.AbstractEventLoop:
-        try:
-            # Python 3.12+ warns when the default policy creates a loop
-            # implicitly; creating one on demand is this policy's purpose.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                loop: asyncio.AbstractEventLoop = super().get_event_loop()
-            return loop
-        except RuntimeError:
-            loop = self.new_event_loop()
-            self.set_event_loop(loop)
-            return loop
+        with warnings.catch_warnings():
+            # Newer Pythons warn before creating a loop implicitly: that is our job here.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                existing: asyncio.AbstractEventLoop = super().get_event_loop()
+            except RuntimeError:
+                existing = self.new_event_loop()
+                self.set_event_loop(existing)
+        return existing

@@ -1,16 +1,16 @@
 """Add ``add_reader``/``add_writer`` to event loops that lack them (Windows' proactor loop).
 
-A :class:`SelectorThread` runs :func:`select.select` in a hidden daemon thread and hands
-readiness back to the real loop's thread, where every callback runs. This is what
-:class:`AddThreadSelectorEventLoop` uses; it works on any platform (and is tested on
-Linux), but only Windows' proactor loop needs it.
+A :class:`SelectorThread` owns a daemon thread that blocks in :func:`select.select` on
+the registered fds plus one end of a private socketpair (written to whenever the
+registrations change, or to shut down). Ready fds are handed to the real loop with
+``call_soon_threadsafe``; the thread then waits until the loop has run those callbacks
+before it selects again, so a level-triggered fd is not reported twice for one event.
+It works on any platform (and is tested on Linux), but only the proactor needs it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
-import functools
 import select
 import socket
 import threading
@@ -21,134 +21,159 @@ __all__ = ["AddThreadSelectorEventLoop", "SelectorThread"]
 
 _FileLike = Any  # an int fd or an object with fileno()
 
+_Entry = tuple[Callable[..., Any], tuple[Any, ...]]
+
+
+def _fd_number(fd: _FileLike) -> int:
+    return fd if isinstance(fd, int) else int(fd.fileno())
+
+
+def _broken(fds: list[int]) -> list[int]:
+    """The fds of ``fds`` that select() refuses (closed behind our back)."""
+    refused = []
+    for fd in fds:
+        try:
+            select.select([fd], [], [], 0)
+        except (OSError, ValueError):
+            refused.append(fd)
+    return refused
+
 
 class SelectorThread:
     """Run a selector in a background thread for an event loop without fd support.
 
     Readiness callbacks registered with :meth:`add_reader` / :meth:`add_writer` run on
-    ``real_loop``'s thread. Call :meth:`close` to stop the thread.
+    ``real_loop``'s thread (as do the registration calls themselves). Call
+    :meth:`close` to stop the thread.
     """
 
     def __init__(self, real_loop: asyncio.AbstractEventLoop) -> None:
         self._real_loop = real_loop
-        self._readers: dict[_FileLike, Callable[[], None]] = {}
-        self._writers: dict[_FileLike, Callable[[], None]] = {}
-        self._cond = threading.Condition()
-        self._select_args: tuple[list[_FileLike], list[_FileLike]] | None = None
-        self._closing = False
-        self._closed = False
-        self._waker_r, self._waker_w = socket.socketpair()
-        self._waker_r.setblocking(False)
-        self._waker_w.setblocking(False)
-        self._readers[self._waker_r] = self._consume_waker
-        self._thread = threading.Thread(
-            target=self._run_select, name="squall selector", daemon=True
-        )
-        self._thread.start()
-        self._start_select()
+        self._readers: dict[int, _Entry] = {}
+        self._writers: dict[int, _Entry] = {}
+        self._guard = threading.Lock()
+        # Set while the worker may select; cleared while a batch awaits delivery.
+        self._may_select = threading.Event()
+        self._may_select.set()
+        self._halt = threading.Event()
+        self._bell_in, self._bell_out = socket.socketpair()
+        for end in (self._bell_in, self._bell_out):
+            end.setblocking(False)
+        self._worker = threading.Thread(target=self._serve, name="squall-selector", daemon=True)
+        self._worker.start()
+
+    # -- the worker thread -------------------------------------------------------------
+
+    def _serve(self) -> None:
+        bell = self._bell_in.fileno()
+        while True:
+            self._may_select.wait()
+            if self._halt.is_set():
+                return
+            with self._guard:
+                watch_in = [bell, *self._readers]
+                watch_out = list(self._writers)
+            try:
+                got_in, got_out, got_err = select.select(watch_in, watch_out, watch_out)
+            except (OSError, ValueError):
+                # Some fd was closed while registered: report it so its owner finds out.
+                got_in, got_out, got_err = _broken(watch_in), _broken(watch_out), []
+                if not got_in and not got_out:
+                    # Cannot tell which one: wake every owner so each can check its fd.
+                    got_in, got_out = watch_in[1:], watch_out
+            if self._halt.is_set():
+                return
+            if bell in got_in:
+                self._silence()
+                got_in = [fd for fd in got_in if fd != bell]
+            got_out.extend(fd for fd in got_err if fd not in got_out)
+            if not got_in and not got_out:
+                continue  # only the bell: registrations changed, look again
+            self._may_select.clear()
+            try:
+                self._real_loop.call_soon_threadsafe(self._deliver, got_in, got_out)
+            except RuntimeError:
+                return  # the real loop is closed; nobody is listening any more
+
+    def _ring(self) -> None:
+        try:
+            self._bell_out.send(b"\0")
+        except OSError:
+            pass  # full (it will wake anyway) or already closed
+
+    def _silence(self) -> None:
+        try:
+            while self._bell_in.recv(512):
+                pass
+        except OSError:
+            pass
+
+    # -- back on the real loop ---------------------------------------------------------
+
+    def _deliver(self, readable: list[int], writable: list[int]) -> None:
+        try:
+            for fd in readable:
+                self._invoke(self._readers.get(fd))
+            for fd in writable:
+                self._invoke(self._writers.get(fd))
+        finally:
+            self._may_select.set()
+
+    def _invoke(self, entry: _Entry | None) -> None:
+        if entry is None:
+            return  # unregistered by an earlier callback of the same batch
+        callback, args = entry
+        try:
+            callback(*args)
+        except Exception as exc:
+            self._real_loop.call_exception_handler(
+                {"message": f"fd callback {callback!r} failed", "exception": exc}
+            )
+
+    # -- public API --------------------------------------------------------------------
 
     def close(self) -> None:
         """Stop the selector thread and release its sockets (idempotent)."""
-        if self._closed:
+        if self._halt.is_set():
             return
-        self._closed = True
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
-        self._wake_selector()
-        self._thread.join()
-        self._waker_r.close()
-        self._waker_w.close()
+        self._halt.set()
+        self._may_select.set()
+        self._ring()
+        self._worker.join()
+        # A batch already queued on the loop finds nothing left to call.
+        self._readers.clear()
+        self._writers.clear()
+        self._bell_in.close()
+        self._bell_out.close()
 
-    def _wake_selector(self) -> None:
-        if self._closed and self._waker_w.fileno() < 0:
-            return
-        try:
-            self._waker_w.send(b"a")
-        except (BlockingIOError, OSError):
-            pass
+    def _register(self, table: dict[int, _Entry], fd: _FileLike, entry: _Entry) -> None:
+        with self._guard:
+            table[_fd_number(fd)] = entry
+        if self._may_select.is_set():
+            self._ring()  # the worker is (about to be) in select(): make it look again
 
-    def _consume_waker(self) -> None:
-        try:
-            self._waker_r.recv(1024)
-        except (BlockingIOError, OSError):
-            pass
-
-    def _start_select(self) -> None:
-        with self._cond:
-            self._select_args = (list(self._readers), list(self._writers))
-            self._cond.notify()
-
-    def _run_select(self) -> None:
-        while True:
-            with self._cond:
-                while self._select_args is None and not self._closing:
-                    self._cond.wait()
-                if self._closing:
-                    return
-                assert self._select_args is not None
-                to_read, to_write = self._select_args
-                self._select_args = None
-            try:
-                rs, ws, xs = select.select(to_read, to_write, to_write)
-                ws = ws + xs
-            except OSError as e:
-                if e.errno != errno.EBADF and not isinstance(e, ValueError):
-                    raise
-                # A registered fd was closed: report it ready so its owner notices.
-                rs = [fd for fd in to_read if not _selectable(fd)]
-                ws = [fd for fd in to_write if not _selectable(fd)]
-            except ValueError:
-                rs = [fd for fd in to_read if not _selectable(fd)]
-                ws = [fd for fd in to_write if not _selectable(fd)]
-            try:
-                self._real_loop.call_soon_threadsafe(self._handle_select, rs, ws)
-            except RuntimeError:
-                return  # the real loop is closed
-
-    def _handle_select(self, rs: list[_FileLike], ws: list[_FileLike]) -> None:
-        for fd in rs:
-            callback = self._readers.get(fd)
-            if callback is not None:
-                callback()
-        for fd in ws:
-            callback = self._writers.get(fd)
-            if callback is not None:
-                callback()
-        if not self._closing:
-            self._start_select()
+    def _unregister(self, table: dict[int, _Entry], fd: _FileLike) -> bool:
+        with self._guard:
+            found = table.pop(_fd_number(fd), None) is not None
+        if found:
+            self._ring()
+        return found
 
     def add_reader(self, fd: _FileLike, callback: Callable[..., None], *args: Any) -> None:
         """Call ``callback(*args)`` on the real loop whenever ``fd`` is readable."""
-        self._readers[fd] = functools.partial(callback, *args)
-        self._wake_selector()
+        self._register(self._readers, fd, (callback, args))
 
     def add_writer(self, fd: _FileLike, callback: Callable[..., None], *args: Any) -> None:
         """Call ``callback(*args)`` on the real loop whenever ``fd`` is writable."""
-        self._writers[fd] = functools.partial(callback, *args)
-        self._wake_selector()
+        self._register(self._writers, fd, (callback, args))
 
     def remove_reader(self, fd: _FileLike) -> bool:
         """Stop watching ``fd`` for reading; return whether it was watched."""
-        if self._readers.pop(fd, None) is None:
-            return False
-        self._wake_selector()
-        return True
+        return self._unregister(self._readers, fd)
 
     def remove_writer(self, fd: _FileLike) -> bool:
         """Stop watching ``fd`` for writing; return whether it was watched."""
-        if self._writers.pop(fd, None) is None:
-            return False
-        self._wake_selector()
-        return True
-
-
-def _selectable(fd: _FileLike) -> bool:
-    try:
-        select.select([fd], [], [], 0)
-    except (OSError, ValueError):
-        return False
-    return True
+        return self._unregister(self._writers, fd)
 
 
 class AddThreadSelectorEventLoop(asyncio.AbstractEventLoop):
@@ -159,26 +184,27 @@ class AddThreadSelectorEventLoop(asyncio.AbstractEventLoop):
     Squall uses this automatically for Windows' ``ProactorEventLoop``.
     """
 
+    #: Names served by the proxy itself; every other attribute comes from the real loop.
     MY_ATTRIBUTES = frozenset(
-        {
+        (
             "_real_loop",
             "_selector",
             "add_reader",
             "add_writer",
-            "close",
             "remove_reader",
             "remove_writer",
-        }
+            "close",
+        )
     )
-
-    def __getattribute__(self, name: str) -> Any:
-        if name in AddThreadSelectorEventLoop.MY_ATTRIBUTES or name.startswith("__"):
-            return super().__getattribute__(name)
-        return getattr(super().__getattribute__("_real_loop"), name)
 
     def __init__(self, real_loop: asyncio.AbstractEventLoop) -> None:
         self._real_loop = real_loop
         self._selector = SelectorThread(real_loop)
+
+    def __getattribute__(self, name: str) -> Any:
+        if name.startswith("__") or name in AddThreadSelectorEventLoop.MY_ATTRIBUTES:
+            return object.__getattribute__(self, name)
+        return getattr(object.__getattribute__(self, "_real_loop"), name)
 
     def close(self) -> None:
         """Stop the selector thread, then close the real loop."""
