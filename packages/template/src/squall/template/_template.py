@@ -152,8 +152,10 @@ class Template:
     Differences from Tornado: invalid Python in a directive raises
     :class:`~squall.template.ParseError` (also a :class:`SyntaxError`)
     naming the template and line; tracebacks of errors raised while
-    rendering point at template lines and carry a note naming the template
-    location (with the include/extends chain).
+    rendering show a frame per template on the way to the failing line
+    (for includes, base templates and blocks, each frame names its own
+    template file and line) and carry a note naming the template location
+    (with the include/extends chain).
     """
 
     def __init__(
