@@ -347,7 +347,10 @@ class Locale:
             if relative and days == 1 and local.date() == (now - shift - _ONE_DAY).date():
                 form = _YESTERDAY
             else:
-                form = next((f for limit, f in _BY_AGE if days < limit), _FULL)
+                for limit, candidate in _BY_AGE:
+                    if days < limit:
+                        form = candidate
+                        break
         return self.translate(form[shorter]) % {
             "month_name": self._months[local.month - 1],
             "weekday": self._weekdays[local.weekday()],
