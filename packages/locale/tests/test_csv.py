@@ -168,13 +168,31 @@ def test_explicit_utf8_encoding_keeps_the_byte_order_mark(tmp_path: Path) -> Non
     assert locale.translate("Bye") == "Chao"
 
 
-def test_undecodable_file_raises_and_names_the_file(
+def test_undecodable_file_is_logged_by_name_and_skipped(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = _write(tmp_path, "es.csv", '"Hello","Olá"\n', encoding="latin-1")
-    with pytest.raises(UnicodeDecodeError):
-        load_translations(str(tmp_path))
-    assert any(str(path) in message for message in _errors(caplog))
+    bad = _write(tmp_path, "es.csv", '"Hello","Olá"\n', encoding="latin-1")
+    _write(tmp_path, "de.csv", '"Hello","Hallo"\n')
+    _write(tmp_path, "fr.csv", '"Hello","Bonjour"\n')
+    load_translations(str(tmp_path))
+    (message,) = _errors(caplog)
+    assert str(bad) in message
+    assert "decode" in message and "skipped" in message
+    # The bad file is not a locale; the files around it still load.
+    assert sorted(squall.locale.get_supported_locales()) == ["de", "en_US", "fr"]
+    assert squall.locale.get("fr").translate("Hello") == "Bonjour"
+    assert squall.locale.get("es").code == "en_US"
+
+
+def test_undecodable_file_with_explicit_encoding_is_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = _write(tmp_path, "es.csv", '"Hello","Olá"\n', encoding="latin-1")
+    _write(tmp_path, "it.csv", '"Hello","Ciao"\n')
+    load_translations(str(tmp_path), encoding="ascii")
+    (message,) = _errors(caplog)
+    assert str(bad) in message
+    assert sorted(squall.locale.get_supported_locales()) == ["en_US", "it"]
 
 
 @pytest.mark.parametrize(
@@ -185,19 +203,41 @@ def test_file_not_named_by_a_locale_code_is_logged_and_skipped(
 ) -> None:
     path = _write(tmp_path, f"{stem}.csv", '"Hello","x"\n')
     load_translations(str(tmp_path))
-    assert _errors(caplog) == [f"Unrecognized locale {stem!r} (path: {path})"]
+    (message,) = _errors(caplog)
+    assert message.startswith(f"Unrecognized locale {stem!r} (path: {path})")
+    assert message.endswith("file skipped")
     assert sorted(squall.locale.get_supported_locales()) == ["en_US"]
 
 
-def test_any_lowercase_name_is_accepted_as_a_locale(tmp_path: Path) -> None:
-    _write(tmp_path, "notalocale.csv", '"Hello","x"\n')
-    _write(tmp_path, "toolongname_X.csv", '"Hello","y"\n')
+@pytest.mark.parametrize("stem", ["notalocale", "toolongname_X", "e", "es_G", "es_GTM", "es_41"])
+def test_name_that_only_looks_lowercase_is_not_a_locale(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, stem: str
+) -> None:
+    path = _write(tmp_path, f"{stem}.csv", '"Hello","x"\n')
+    _write(tmp_path, "pt_BR.csv", '"Hello","Olá"\n')
     load_translations(str(tmp_path))
-    assert sorted(squall.locale.get_supported_locales()) == [
-        "en_US",
-        "notalocale",
-        "toolongname_X",
-    ]
+    (message,) = _errors(caplog)
+    assert str(path) in message and repr(stem) in message
+    assert sorted(squall.locale.get_supported_locales()) == ["en_US", "pt_BR"]
+    assert squall.locale.get("pt_BR").translate("Hello") == "Olá"
+
+
+@pytest.mark.parametrize("stem", ["es", "fil", "es_GT", "es_419", "ast_ES", "zh_TW"])
+def test_locale_code_shapes_are_accepted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, stem: str
+) -> None:
+    _write(tmp_path, f"{stem}.csv", '"Hello","x"\n')
+    load_translations(str(tmp_path))
+    assert _errors(caplog) == []
+    assert sorted(squall.locale.get_supported_locales()) == sorted({"en_US", stem})
+
+
+def test_errors_go_to_the_gen_log_logger(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _write(tmp_path, "notalocale.csv", '"Hello","x"\n')
+    load_translations(str(tmp_path))
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    # squall.log.gen_log is logging.getLogger("squall.general").
+    assert record.name == "squall.general"
 
 
 def test_other_files_and_directories_are_ignored(
@@ -333,3 +373,24 @@ def test_month_and_weekday_names_come_from_the_csv(tmp_path: Path) -> None:
     load_translations(str(tmp_path))
     locale = squall.locale.get("es")
     assert locale.format_day(datetime.datetime(2024, 1, 7)) == "domingo, enero 7"
+
+
+def test_unreadable_file_is_logged_by_name_and_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from squall.locale import _csv
+
+    locked = _write(tmp_path, "es.csv", '"Hello","Hola"\n')
+    _write(tmp_path, "fr.csv", '"Hello","Bonjour"\n')
+    real_open = open
+
+    def guarded_open(path: str, *args: object, **kwargs: object) -> object:
+        if path == str(locked):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(_csv, "open", guarded_open, raising=False)
+    load_translations(str(tmp_path))
+    (message,) = _errors(caplog)
+    assert str(locked) in message and "skipped" in message
+    assert sorted(squall.locale.get_supported_locales()) == ["en_US", "fr"]

@@ -79,3 +79,23 @@ def test_friendly_number_keeps_the_sign_out_of_the_groups() -> None:
 @pytest.mark.parametrize("code", ["en_GB", "fr_FR", "de", "zh_CN", "es"])
 def test_friendly_number_is_plain_elsewhere(code: str) -> None:
     assert CSVLocale(code, {}).friendly_number(1234567) == "1234567"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1234567.25, "1,234,567.25"),
+        (-1234.5, "-1,234.5"),
+        (999.5, "999.5"),
+        (1e20, "1e+20"),
+        (float("inf"), "inf"),
+        (True, "True"),
+    ],
+)
+def test_friendly_number_groups_only_the_whole_part(value: object, expected: str) -> None:
+    assert CSVLocale("en_US", {}).friendly_number(value) == expected  # type: ignore[arg-type]
+
+
+def test_list_of_one_non_string_is_converted() -> None:
+    assert CSVLocale("fa", {}).list([3.5]) == "3.5"
+    assert CSVLocale("fa", {}).list(iter([])) == ""

@@ -178,3 +178,14 @@ def test_public_interface() -> None:
     )
     for name in squall.locale.__all__:
         assert hasattr(squall.locale, name)
+
+
+def test_public_signatures_name_no_private_module() -> None:
+    import inspect
+
+    for name in squall.locale.__all__:
+        obj = getattr(squall.locale, name)
+        if callable(obj) and not isinstance(obj, type):
+            assert "_locale" not in str(inspect.signature(obj)), name
+        if isinstance(obj, type):
+            assert obj.__module__ == "squall.locale", name

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import inspect
+import pickle
+import traceback
 
 import pytest
 import squall.template as template_module
@@ -165,3 +167,48 @@ def test_expressions_may_call_code_that_imports_at_run_time() -> None:
 def test_builtins_are_available_in_expressions() -> None:
     template = Template("{{ len(items) }} {{ sorted(items)[0] }} {{ max(items) }}")
     assert template.generate(items=[3, 1, 2]) == b"3 1 3"
+
+
+# -- users only see public names ------------------------------------------------
+
+
+def _parse_error(source: str) -> ParseError:
+    with pytest.raises(ParseError) as info:
+        Template(source, name="bad.html")
+    return info.value
+
+
+@pytest.mark.parametrize("source", ["\n{{ 1 + }}", "{% if x %}", "{% end %}"])
+def test_parse_errors_present_the_public_class_name(source: str) -> None:
+    error = _parse_error(source)
+    cls = type(error)
+    assert (cls.__module__, cls.__qualname__, cls.__name__) == (
+        "squall.template",
+        "ParseError",
+        "ParseError",
+    )
+    text = "".join(traceback.format_exception(cls, error, error.__traceback__))
+    assert "squall.template.ParseError: " in text
+    assert "_errors" not in text.splitlines()[-1]
+    assert repr(error).startswith("ParseError(")
+
+
+def test_python_syntax_parse_error_pickles_with_its_location() -> None:
+    error = _parse_error("a\n\n{% set x = = 1 %}")
+    copy = pickle.loads(pickle.dumps(error))
+    assert isinstance(copy, ParseError)
+    assert isinstance(copy, SyntaxError)
+    assert (copy.filename, copy.lineno, str(copy)) == ("bad.html", 3, str(error))
+
+
+def test_structure_parse_error_pickles() -> None:
+    error = _parse_error("{% end %}")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is ParseError
+    assert str(copy) == str(error)
+
+
+def test_loader_signature_shows_a_public_default() -> None:
+    text = str(inspect.signature(BaseLoader.__init__))
+    assert "autoescape: 'str | None' = 'xhtml_escape'" in text
+    assert "_DEFAULT" not in text

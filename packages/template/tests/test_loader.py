@@ -190,3 +190,69 @@ def test_base_loader_defaults() -> None:
     assert loader.namespace == {}
     assert loader.whitespace is None
     assert loader.templates == {}
+
+
+def test_include_cycle_message_names_the_loop() -> None:
+    loader = DictLoader(
+        {
+            "a.html": "{% include 'b.html' %}",
+            "b.html": "{% include 'c.html' %}",
+            "c.html": "{% include 'b.html' %}",
+        }
+    )
+    with pytest.raises(ParseError) as info:
+        loader.load("a.html")
+    assert "b.html -> c.html -> b.html" in str(info.value)
+    assert info.value.filename == "b.html"
+    # Nothing half-built was cached, and the loader still works.
+    assert loader.templates == {}
+    loader.dict["c.html"] = "C"
+    assert loader.load("a.html").generate() == b"C"
+
+
+def test_same_template_included_twice_is_not_a_cycle() -> None:
+    loader = DictLoader({"p.html": "{% include 'i.html' %}{% include 'i.html' %}", "i.html": "I"})
+    assert loader.load("p.html").generate() == b"II"
+
+
+def test_cache_key_is_the_resolved_name(root: pathlib.Path) -> None:
+    loader = Loader(str(root))
+    via_parent = loader.load("../c.html", parent_path="sub/b.html")
+    assert loader.load("c.html") is via_parent
+    assert list(loader.templates) == ["c.html"]
+
+
+def test_reset_empties_the_cache_in_place() -> None:
+    loader = DictLoader({"a": "A"})
+    cache = loader.templates
+    loader.load("a")
+    loader.reset()
+    assert cache == {} and loader.templates is cache
+
+
+def test_loader_accepts_a_path_object_as_root(root: pathlib.Path) -> None:
+    loader = Loader(root)  # type: ignore[arg-type]
+    assert loader.root == str(root)
+    assert loader.load("c.html").generate() == b"C"
+
+
+def test_base_loader_hooks_name_the_class() -> None:
+    class Bare(BaseLoader):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Bare"):
+        Bare().load("x")
+
+    class Named(BaseLoader):
+        def resolve_path(self, name: str, parent_path: str | None = None) -> str:
+            return name
+
+    with pytest.raises(NotImplementedError, match="Named"):
+        Named().load("x")
+
+
+def test_namespace_given_is_used_as_is() -> None:
+    shared: dict[str, object] = {}
+    loader = DictLoader({"a": "{{ v }}"}, namespace=shared)
+    shared["v"] = 7
+    assert loader.load("a").generate() == b"7"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from . import _locale
+from ._locale import Locale
 
 __all__ = ["get_from_accept_language", "parse_accept_language"]
 
@@ -75,7 +76,7 @@ def parse_accept_language(header: str | None) -> list[str]:
     return codes
 
 
-def get_from_accept_language(header: str | None) -> _locale.Locale:
+def get_from_accept_language(header: str | None) -> Locale:
     """Choose which supported :class:`Locale` best serves the languages in ``header``.
 
     Same as ``get(*parse_accept_language(header))``: without a header, or

@@ -4,7 +4,9 @@ One file per locale, named by its code (``es_GT.csv``); each row is
 ``"source","translation"`` with an optional third column saying whether the
 row is the ``plural`` or ``singular`` form of a message. Rows that do not fit
 are logged with their file and line on the ``squall.general`` logger and
-skipped, so a typo in one row never costs the whole file.
+skipped, so a typo in one row never costs the whole file; a file that is
+misnamed or cannot be decoded is logged and skipped, so it never costs the
+other files.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ import re
 from squall.escape import to_unicode
 
 from . import _locale
+from ._names import LOCALE_NAMES
 
 __all__ = ["load_translations"]
 
 _log = logging.getLogger("squall.general")
 
-# What a CSV file's name must look like: a lowercase language, optionally
-# followed by an uppercase country ("es", "es_GT").
-_LOCALE_FILE_NAME = re.compile(r"[a-z]+(?:_[A-Z]+)?")
+# What a CSV file's name must look like when LOCALE_NAMES does not list it:
+# a 2- or 3-letter lowercase language, optionally followed by a 2-letter
+# uppercase country or a 3-digit region ("es", "es_GT", "es_419").
+_LOCALE_FILE_NAME = re.compile(r"[a-z]{2,3}(?:_(?:[A-Z]{2}|[0-9]{3}))?")
 _PLURAL_KINDS = frozenset({"plural", "singular", "unknown"})
 
 
@@ -51,33 +55,55 @@ def load_translations(directory: str, encoding: str | None = None) -> None:
     order mark (UTF-8 or UTF-16) and is UTF-8 when it has none; an explicit
     ``encoding`` is used as given for every file.
 
-    Files whose name is not a locale code (``[a-z]+(_[A-Z]+)?``) are skipped
-    with an error logged on the ``squall.general`` logger, as Tornado logs
-    on ``tornado.general``; files not ending in ``.csv`` are ignored. Every
-    call replaces the previously loaded translations.
+    A file that cannot be used is logged as an error naming it on the
+    ``squall.general`` logger (``squall.log.gen_log``) and skipped, and the
+    other files still load: a name that is not a locale code (a 2- or
+    3-letter lowercase language, optionally ``_`` and a 2-letter uppercase
+    country or 3-digit region, or any code of
+    :data:`~squall.locale.LOCALE_NAMES`), content that cannot be decoded,
+    or a file that cannot be read. Files not ending in ``.csv`` are
+    ignored. Every call replaces the previously loaded translations.
 
-    Differences from Tornado: a row with one column or more than three
-    columns, or with an unknown plural indicator, is logged as an error
-    naming ``file:line`` (the physical line where the row starts) and
-    skipped; Tornado drops one-column rows silently and keeps rows with
-    extra columns. Encodings are detected per file (Tornado can carry one
-    file's detected encoding over to the next). A file that cannot be
-    decoded is logged with its path before the :exc:`UnicodeDecodeError`
-    propagates.
+    Differences from Tornado: Tornado takes any lowercase name
+    (``notalocale.csv``) as a locale and lets a
+    :exc:`UnicodeDecodeError` that does not name the file escape; a row
+    with one column or more than three columns, or with an unknown plural
+    indicator, is logged as an error naming ``file:line`` (the physical
+    line where the row starts) and skipped, where Tornado drops one-column
+    rows silently and keeps rows with extra columns. Encodings are detected
+    per file (Tornado can carry one file's detected encoding over to the
+    next).
     """
     translations: dict[str, _locale._Catalogue] = {}
     for filename in sorted(os.listdir(directory)):
         code, extension = os.path.splitext(filename)
-        if extension != ".csv":
+        path = os.path.join(directory, filename)
+        if extension != ".csv" or not os.path.isfile(path):
             continue
-        full_path = os.path.join(directory, filename)
-        if not os.path.isfile(full_path):
+        if not _is_locale_code(code):
+            _log.error(
+                "Unrecognized locale %r (path: %s): a translation file is named "
+                "after its locale code, like es.csv or es_GT.csv; file skipped",
+                code,
+                path,
+            )
             continue
-        if not _LOCALE_FILE_NAME.fullmatch(code):
-            _log.error("Unrecognized locale %r (path: %s)", code, full_path)
+        try:
+            with open(path, "rb") as f:
+                text = _decode(f.read(), encoding)
+        except UnicodeDecodeError as e:
+            _log.error("Cannot decode translation file %s (%s); file skipped", path, e)
             continue
-        translations[code] = _read_csv_file(full_path, encoding)
-    _locale._install(translations, use_gettext=False)
+        except OSError as e:
+            _log.error("Cannot read translation file %s (%s); file skipped", path, e)
+            continue
+        translations[code] = _parse_rows(path, text)
+    _locale._install(translations)
+
+
+def _is_locale_code(code: str) -> bool:
+    """Whether a file name (minus ``.csv``) names a locale."""
+    return code in LOCALE_NAMES or _LOCALE_FILE_NAME.fullmatch(code) is not None
 
 
 def _decode(data: bytes, encoding: str | None) -> str:
@@ -92,15 +118,8 @@ def _decode(data: bytes, encoding: str | None) -> str:
     return to_unicode(data)
 
 
-def _read_csv_file(path: str, encoding: str | None) -> dict[str, dict[str, str]]:
-    """Parse one CSV translation file into a plural kind -> source -> translation table."""
-    with open(path, "rb") as f:
-        data = f.read()
-    try:
-        text = _decode(data, encoding)
-    except UnicodeDecodeError as e:
-        _log.error("Cannot decode %s: %s", path, e)
-        raise
+def _parse_rows(path: str, text: str) -> dict[str, dict[str, str]]:
+    """Parse one decoded CSV translation file into a plural kind -> source -> translation table."""
     table: dict[str, dict[str, str]] = {}
     # newline=None reads \r\n and \r as \n, as a file opened in text mode would.
     reader = csv.reader(io.StringIO(text, newline=None))

@@ -59,4 +59,4 @@ def load_gettext_translations(directory: str, domain: str) -> None:
         except Exception as e:
             _log.error("Cannot load translation for '%s': %s", lang, e)
             continue
-    _locale._install(translations, use_gettext=True)
+    _locale._install(translations)

@@ -1,10 +1,12 @@
 """Locale objects and the module-wide translation registry.
 
-This module holds the state that :func:`~squall.locale.load_translations`,
+One :class:`_Registry` holds what :func:`~squall.locale.load_translations`,
 :func:`~squall.locale.load_gettext_translations` and
-:func:`~squall.locale.set_default_locale` change (the loaded catalogues, the
-supported codes, the default code), the :class:`Locale` classes that read it,
-and the date, list and number formatting every locale shares.
+:func:`~squall.locale.set_default_locale` change: the loaded catalogues, the
+default code, the set of supported codes and the :class:`Locale` built for
+each code. The :class:`Locale` classes read it; the date, list and number
+formatting they share is table-driven (see ``_AGO``, ``_BY_AGE`` and
+``_CLOCKS``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import datetime
 import gettext
 import logging
-from collections.abc import Iterable
-from typing import Any, ClassVar, TypeAlias
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeAlias
 
 from ._names import LOCALE_NAMES
 
@@ -31,37 +34,32 @@ __all__ = [
 #: gettext's ``msgctxt`` does in compiled ``.mo`` files.
 CONTEXT_SEPARATOR = "\x04"
 
+# The logger squall.log calls gen_log (this distribution does not import it).
 _log = logging.getLogger("squall.general")
 
 #: A CSV catalogue: plural kind ("plural", "singular", "unknown") -> source -> translation.
 _CSVTable: TypeAlias = dict[str, dict[str, str]]
 _Catalogue: TypeAlias = _CSVTable | gettext.NullTranslations
 
-_default_locale = "en_US"
-_translations: dict[str, _Catalogue] = {}
-_supported_locales: frozenset[str] = frozenset([_default_locale])
-_use_gettext = False
 
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+class _Registry:
+    """The process-wide translation state (one instance, ``_registry``)."""
 
-# Locales whose clock reads 12-hour; every other locale uses a 24-hour clock.
-_TWELVE_HOUR_LOCALES = frozenset({"en", "en_US", "zh_CN"})
-# Language subtags written right to left (the three Tornado marks as such).
-_RTL_LANGUAGES = frozenset({"fa", "ar", "he"})
+    __slots__ = ("catalogues", "default", "instances", "supported")
+
+    def __init__(self) -> None:
+        self.default = "en_US"
+        self.catalogues: dict[str, _Catalogue] = {}
+        self.supported: frozenset[str] = frozenset((self.default,))
+        # Locale objects already built, by code.
+        self.instances: dict[str, Locale] = {}
+
+    def recount(self) -> None:
+        """Recompute the supported codes: every catalogue plus the default."""
+        self.supported = frozenset(self.catalogues).union((self.default,))
+
+
+_registry = _Registry()
 
 
 def _utcnow() -> datetime.datetime:
@@ -73,21 +71,18 @@ def _utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
-def _install(translations: dict[str, _Catalogue], use_gettext: bool) -> None:
-    """Replace the loaded catalogues (called by the two loaders)."""
-    global _translations, _supported_locales, _use_gettext
-    _translations = translations
-    _use_gettext = use_gettext
-    _supported_locales = frozenset([*translations, _default_locale])
-    Locale._cache.clear()
-    _log.debug("Supported locales: %s", sorted(_supported_locales))
+def _install(catalogues: dict[str, _Catalogue]) -> None:
+    """Make ``catalogues`` the loaded translations (called by both loaders)."""
+    _registry.catalogues = catalogues
+    _registry.instances.clear()
+    _registry.recount()
+    _log.debug("Supported locales: %s", sorted(_registry.supported))
 
 
 def _reset() -> None:
     """Forget every loaded catalogue and restore the ``en_US`` default (for tests)."""
-    global _default_locale
-    _default_locale = "en_US"
-    _install({}, use_gettext=False)
+    _registry.default = "en_US"
+    _install({})
 
 
 def _normalize_code(code: str) -> str:
@@ -95,13 +90,31 @@ def _normalize_code(code: str) -> str:
 
     Codes of more than two parts keep their casing (they never match).
     """
-    code = code.replace("-", "_")
-    parts = code.split("_")
-    if len(parts) == 2:
-        return parts[0].lower() + "_" + parts[1].upper()
-    if len(parts) == 1:
-        return code.lower()
-    return code
+    pieces = code.replace("-", "_").split("_")
+    if len(pieces) > 2:
+        return "_".join(pieces)
+    pieces[0] = pieces[0].lower()
+    if len(pieces) == 2:
+        pieces[1] = pieces[1].upper()
+    return "_".join(pieces)
+
+
+def _candidates(codes: Iterable[str]) -> Iterator[str]:
+    """The codes to try for each requested code, best first.
+
+    A code of two parts gives ``lang_COUNTRY`` and then its language; a
+    one-part code is tried as given, then lowercased. Empty codes and codes
+    of three parts or more give nothing.
+    """
+    for requested in codes:
+        if not requested:
+            continue
+        language, underscore, country = requested.replace("-", "_").partition("_")
+        if "_" in country:
+            continue
+        language = language.lower()
+        yield f"{language}_{country.upper()}" if underscore else requested
+        yield language
 
 
 def get(*locale_codes: str) -> Locale:
@@ -122,14 +135,85 @@ def set_default_locale(code: str) -> None:
     written in: it needs no translation file, is always supported, and is
     what :func:`get` returns when nothing closer is available.
     """
-    global _default_locale, _supported_locales
-    _default_locale = code
-    _supported_locales = frozenset([*_translations, _default_locale])
+    _registry.default = code
+    _registry.recount()
 
 
 def get_supported_locales() -> Iterable[str]:
     """Return the codes of every loaded locale plus the default locale."""
-    return _supported_locales
+    return _registry.supported
+
+
+def _build(code: str) -> Locale:
+    """A new :class:`Locale` of the right kind for the supported ``code``."""
+    catalogue = _registry.catalogues.get(code)
+    if isinstance(catalogue, gettext.NullTranslations):
+        return GettextLocale(code, catalogue)
+    return CSVLocale(code, catalogue or {})
+
+
+# -- formatting tables -------------------------------------------------------
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+# "... ago" for dates less than a day old: below ``limit`` seconds of age,
+# count in units of ``unit`` seconds (rounded) with these two forms.
+_AGO: tuple[tuple[int, int, str, str, str], ...] = (
+    (50, 1, "seconds", "1 second ago", "%(seconds)d seconds ago"),
+    (50 * 60, 60, "minutes", "1 minute ago", "%(minutes)d minutes ago"),
+    (24 * 3600, 3600, "hours", "1 hour ago", "%(hours)d hours ago"),
+)
+
+# Each form as (with the time of day, without it); "today" keeps its time.
+_TODAY = ("%(time)s", "%(time)s")
+_YESTERDAY = ("yesterday at %(time)s", "yesterday")
+_WEEKDAY_FORM = ("%(weekday)s at %(time)s", "%(weekday)s")
+_MONTH_DAY = ("%(month_name)s %(day)s at %(time)s", "%(month_name)s %(day)s")
+_FULL = ("%(month_name)s %(day)s, %(year)s at %(time)s", "%(month_name)s %(day)s, %(year)s")
+
+# Absolute forms by age: the first whose limit (in whole days) exceeds the
+# date's age applies; older dates get _FULL.
+_BY_AGE = ((1, _TODAY), (5, _WEEKDAY_FORM), (334, _MONTH_DAY))
+
+
+def _twelve_hour(hour: int, minute: int) -> str:
+    return f"{hour % 12 or 12}:{minute:02d} {'am' if hour < 12 else 'pm'}"
+
+
+def _chinese_twelve_hour(hour: int, minute: int) -> str:
+    return f"{'上午' if hour < 12 else '下午'}{hour % 12 or 12}:{minute:02d}"
+
+
+def _twenty_four_hour(hour: int, minute: int) -> str:
+    return f"{hour}:{minute:02d}"
+
+
+# How each locale writes a time of day; any locale not listed uses 24 hours.
+_CLOCKS: dict[str, Callable[[int, int], str]] = {
+    "en": _twelve_hour,
+    "en_US": _twelve_hour,
+    "zh_CN": _chinese_twelve_hour,
+}
+
+# Languages written right to left (the three Tornado marks as such).
+_RTL_LANGUAGES = frozenset({"ar", "fa", "he"})
+# Locales whose numbers get thousands separators.
+_GROUPING_LOCALES = frozenset({"en", "en_US"})
+_PLAIN_NUMBER = re.compile(r"(-?)([0-9]+)(\.[0-9]*)?")
 
 
 class Locale:
@@ -142,8 +226,6 @@ class Locale:
     cannot translate.
     """
 
-    _cache: ClassVar[dict[str, Locale]] = {}
-
     @classmethod
     def get_closest(cls, *locale_codes: str) -> Locale:
         """Class-level form of :func:`get`: the first supported code, else the default.
@@ -152,21 +234,11 @@ class Locale:
         ``lang_COUNTRY`` (``EN-us`` is tried as ``en_US``, then ``en``). Empty
         codes and codes of more than two parts are skipped.
         """
-        for code in locale_codes:
-            if not code:
-                continue
-            code = code.replace("-", "_")
-            parts = code.split("_")
-            if len(parts) > 2:
-                continue
-            if len(parts) == 2:
-                code = parts[0].lower() + "_" + parts[1].upper()
-            if code in _supported_locales:
-                return cls.get(code)
-            language = parts[0].lower()
-            if language in _supported_locales:
-                return cls.get(language)
-        return cls.get(_default_locale)
+        supported = _registry.supported
+        for candidate in _candidates(locale_codes):
+            if candidate in supported:
+                return cls.get(candidate)
+        return cls.get(_registry.default)
 
     @classmethod
     def get(cls, code: str) -> Locale:
@@ -178,19 +250,13 @@ class Locale:
         :raises AssertionError: if ``code`` is not in
             :func:`get_supported_locales` (as in Tornado).
         """
-        locale = cls._cache.get(code)
-        if locale is None:
-            if code not in _supported_locales:
-                raise AssertionError(f"locale {code!r} is not supported")
-            catalogue = _translations.get(code)
-            if catalogue is None:
-                locale = CSVLocale(code, {})
-            elif isinstance(catalogue, gettext.NullTranslations):
-                locale = GettextLocale(code, catalogue)
-            else:
-                locale = CSVLocale(code, catalogue)
-            cls._cache[code] = locale
-        return locale
+        instances = _registry.instances
+        found = instances.get(code)
+        if found is None:
+            if code not in _registry.supported:
+                raise AssertionError(f"{code!r} is not a supported locale")
+            found = instances[code] = _build(code)
+        return found
 
     def __init__(self, code: str) -> None:
         """Set :attr:`code`, :attr:`name`, :attr:`rtl` and translated month/day names.
@@ -200,9 +266,12 @@ class Locale:
         """
         self.code = code
         self.name = LOCALE_NAMES.get(code, {}).get("name", "Unknown")
+        language = code.replace("-", "_").partition("_")[0]
         # Tornado compares prefixes ("arn" counts as Arabic); we compare the
         # language subtag.
-        self.rtl = code.replace("-", "_").split("_")[0] in _RTL_LANGUAGES
+        self.rtl = language in _RTL_LANGUAGES
+        self._list_separator = " \u0648 " if language == "fa" else ", "
+        self._clock = _CLOCKS.get(code, _twenty_four_hour)
         self._months = [self.translate(month) for month in _MONTHS]
         self._weekdays = [self.translate(day) for day in _WEEKDAYS]
 
@@ -219,7 +288,7 @@ class Locale:
         ``plural_message`` otherwise. A message the catalogue does not know
         comes back as given.
         """
-        raise NotImplementedError()
+        raise NotImplementedError(f"{type(self).__name__} has no catalogue to translate with")
 
     def pgettext(
         self,
@@ -229,7 +298,7 @@ class Locale:
         count: int | None = None,
     ) -> str:
         """Like :meth:`translate`, but looks ``message`` up under a disambiguating ``context``."""
-        raise NotImplementedError()
+        raise NotImplementedError(f"{type(self).__name__} has no catalogue to translate with")
 
     def format_date(
         self,
@@ -255,73 +324,48 @@ class Locale:
         Aware datetimes are compared in absolute time, and their time of day
         is shown in their own zone shifted by ``gmt_offset`` (as Tornado does).
         """
-        if isinstance(date, (int, float)):
-            date = datetime.datetime.fromtimestamp(date, datetime.timezone.utc).replace(tzinfo=None)
+        if not isinstance(date, datetime.datetime):
+            date = datetime.datetime.fromtimestamp(date, datetime.timezone.utc)
+            date = date.replace(tzinfo=None)
         now = _utcnow()
         if date.tzinfo is not None:
             now = now.replace(tzinfo=datetime.timezone.utc)
         if date > now:
-            if relative and (date - now).total_seconds() < 60:
-                # A little clock skew between machines: read it as "now".
+            # Up to a minute ahead is clock skew between machines: "now".
+            if relative and date - now < _SKEW:
                 date = now
             else:
                 full_format = True
-        offset = datetime.timedelta(minutes=gmt_offset)
-        local_date = date - offset
-        local_yesterday = now - offset - datetime.timedelta(hours=24)
-        difference = now - date
-        seconds = difference.seconds
-        days = difference.days
-
-        _ = self.translate
-        template: str | None = None
+        age = now - date
+        shift = datetime.timedelta(minutes=gmt_offset)
+        local = date - shift
+        form = _FULL
         if not full_format:
+            days = age.days
             if relative and days == 0:
-                if seconds < 50:
-                    return _("1 second ago", "%(seconds)d seconds ago", seconds) % {
-                        "seconds": seconds
-                    }
-                if seconds < 50 * 60:
-                    minutes = round(seconds / 60.0)
-                    return _("1 minute ago", "%(minutes)d minutes ago", minutes) % {
-                        "minutes": minutes
-                    }
-                hours = round(seconds / 3600.0)
-                return _("1 hour ago", "%(hours)d hours ago", hours) % {"hours": hours}
-            if days == 0:
-                template = _("%(time)s")
-            elif days == 1 and relative and local_date.date() == local_yesterday.date():
-                template = _("yesterday") if shorter else _("yesterday at %(time)s")
-            elif days < 5:
-                template = _("%(weekday)s") if shorter else _("%(weekday)s at %(time)s")
-            elif days < 334:
-                template = (
-                    _("%(month_name)s %(day)s")
-                    if shorter
-                    else _("%(month_name)s %(day)s at %(time)s")
-                )
-        if template is None:
-            template = (
-                _("%(month_name)s %(day)s, %(year)s")
-                if shorter
-                else _("%(month_name)s %(day)s, %(year)s at %(time)s")
-            )
-        return template % {
-            "month_name": self._months[local_date.month - 1],
-            "weekday": self._weekdays[local_date.weekday()],
-            "day": str(local_date.day),
-            "year": str(local_date.year),
-            "time": self._format_time(local_date.hour, local_date.minute),
+                return self._ago(age.seconds)
+            if relative and days == 1 and local.date() == (now - shift - _ONE_DAY).date():
+                form = _YESTERDAY
+            else:
+                for limit, candidate in _BY_AGE:
+                    if days < limit:
+                        form = candidate
+                        break
+        return self.translate(form[shorter]) % {
+            "month_name": self._months[local.month - 1],
+            "weekday": self._weekdays[local.weekday()],
+            "day": str(local.day),
+            "year": str(local.year),
+            "time": self._clock(local.hour, local.minute),
         }
 
-    def _format_time(self, hour: int, minute: int) -> str:
-        """Return the time of day as this locale writes it."""
-        if self.code not in _TWELVE_HOUR_LOCALES:
-            return f"{hour}:{minute:02d}"
-        twelve = hour % 12 or 12
-        if self.code == "zh_CN":
-            return f"{'下午' if hour >= 12 else '上午'}{twelve}:{minute:02d}"
-        return f"{twelve}:{minute:02d} {'pm' if hour >= 12 else 'am'}"
+    def _ago(self, seconds: int) -> str:
+        """ "N seconds/minutes/hours ago" for an age of less than a day."""
+        for limit, unit, key, one, many in _AGO:
+            if seconds < limit:
+                count = round(seconds / unit)
+                return self.translate(one, many, count) % {key: count}
+        raise AssertionError("an age under a day is under 24 hours")  # pragma: no cover
 
     def format_day(self, date: datetime.datetime, gmt_offset: int = 0, dow: bool = True) -> str:
         """Render the calendar day of ``date``, e.g. "Monday, March 4".
@@ -329,16 +373,13 @@ class Locale:
         With ``dow=False`` the weekday name is dropped ("March 4").
         ``gmt_offset`` is the reader's offset in minutes west of UTC.
         """
-        local_date = date - datetime.timedelta(minutes=gmt_offset)
-        _ = self.translate
-        values = {
-            "month_name": self._months[local_date.month - 1],
-            "weekday": self._weekdays[local_date.weekday()],
-            "day": str(local_date.day),
+        local = date - datetime.timedelta(minutes=gmt_offset)
+        form = "%(weekday)s, %(month_name)s %(day)s" if dow else "%(month_name)s %(day)s"
+        return self.translate(form) % {
+            "weekday": self._weekdays[local.weekday()],
+            "month_name": self._months[local.month - 1],
+            "day": str(local.day),
         }
-        if dow:
-            return _("%(weekday)s, %(month_name)s %(day)s") % values
-        return _("%(month_name)s %(day)s") % values
 
     def list(self, parts: Any) -> str:
         """Join ``parts`` as a list in this locale: "A, B and C".
@@ -349,15 +390,12 @@ class Locale:
         Unlike Tornado, any iterable is accepted and non-string parts are
         converted with :func:`str`.
         """
-        items = [item if isinstance(item, str) else str(item) for item in parts]
-        if not items:
-            return ""
-        if len(items) == 1:
-            return items[0]
-        comma = " \u0648 " if self.code.startswith("fa") else ", "
+        *leading, last = [str(part) for part in parts] or [""]
+        if not leading:
+            return last
         return self.translate("%(commas)s and %(last)s") % {
-            "commas": comma.join(items[:-1]),
-            "last": items[-1],
+            "commas": self._list_separator.join(leading),
+            "last": last,
         }
 
     def friendly_number(self, value: int) -> str:
@@ -368,17 +406,22 @@ class Locale:
         (Tornado gives "-,123,456" for -123456).
         """
         text = str(value)
-        if self.code not in ("en", "en_US"):
+        plain = _PLAIN_NUMBER.fullmatch(text) if self.code in _GROUPING_LOCALES else None
+        if plain is None:
             return text
-        sign = "-" if text.startswith("-") else ""
-        digits, dot, fraction = text.lstrip("-").partition(".")
-        if not digits.isdigit():
-            return text
-        groups = []
-        while digits:
-            groups.append(digits[-3:])
-            digits = digits[:-3]
-        return sign + ",".join(reversed(groups)) + dot + fraction
+        sign, whole, fraction = plain.groups()
+        return f"{sign}{int(whole):,}{fraction or ''}"
+
+
+_SKEW = datetime.timedelta(seconds=60)
+_ONE_DAY = datetime.timedelta(days=1)
+
+
+def _needs_count(count: int | None, what: str) -> int:
+    """``count``, which a call with a plural message must give."""
+    if count is None:
+        raise AssertionError(f"{what}() was given a plural_message without a count")
+    return count
 
 
 class CSVLocale(Locale):
@@ -402,17 +445,14 @@ class CSVLocale(Locale):
 
         :raises AssertionError: when ``count`` is missing but ``plural_message`` is set.
         """
+        kind = "unknown"
         if plural_message is not None:
-            if count is None:
-                raise AssertionError("translate() needs a count with a plural_message")
-            if count != 1:
-                message = plural_message
-                table = self.translations.get("plural", {})
+            if _needs_count(count, "translate") == 1:
+                kind = "singular"
             else:
-                table = self.translations.get("singular", {})
-        else:
-            table = self.translations.get("unknown", {})
-        return table.get(message, message)
+                kind, message = "plural", plural_message
+        table = self.translations.get(kind)
+        return message if table is None else table.get(message, message)
 
     def pgettext(
         self,
@@ -423,10 +463,11 @@ class CSVLocale(Locale):
     ) -> str:
         """Translate ``message`` ignoring ``context``, which CSV files cannot express.
 
-        Logs a warning on the ``squall.general`` logger each call, as Tornado
-        does on ``tornado.general``.
+        Logs a warning on the ``squall.general`` logger each call (when the
+        locale has translations), as Tornado does on ``tornado.general``.
         """
         if self.translations:
+            # The same text as Tornado's warning, for log filters that match it.
             _log.warning("pgettext is not supported by CSVLocale")
         return self.translate(message, plural_message, count)
 
@@ -435,10 +476,10 @@ class GettextLocale(Locale):
     """A locale translated by a compiled gettext catalogue (``.mo`` file)."""
 
     def __init__(self, code: str, translations: gettext.NullTranslations) -> None:
-        self.ngettext = translations.ngettext
+        # Locale.__init__ translates month and day names: bind the lookups first.
         self.gettext = translations.gettext
-        # Locale.__init__ translates month and day names, so set up first.
-        super().__init__(code)
+        self.ngettext = translations.ngettext
+        Locale.__init__(self, code)
 
     def translate(
         self,
@@ -452,11 +493,9 @@ class GettextLocale(Locale):
 
         :raises AssertionError: when ``count`` is missing but ``plural_message`` is set.
         """
-        if plural_message is not None:
-            if count is None:
-                raise AssertionError("translate() needs a count with a plural_message")
-            return self.ngettext(message, plural_message, count)
-        return self.gettext(message)
+        if plural_message is None:
+            return self.gettext(message)
+        return self.ngettext(message, plural_message, _needs_count(count, "translate"))
 
     def pgettext(
         self,
@@ -473,18 +512,14 @@ class GettextLocale(Locale):
 
         :raises AssertionError: when ``count`` is missing but ``plural_message`` is set.
         """
-        if plural_message is not None:
-            if count is None:
-                raise AssertionError("pgettext() needs a count with a plural_message")
-            result = self.ngettext(
-                context + CONTEXT_SEPARATOR + message,
-                context + CONTEXT_SEPARATOR + plural_message,
-                count,
-            )
-            if CONTEXT_SEPARATOR in result:
-                result = self.ngettext(message, plural_message, count)
-            return result
-        result = self.gettext(context + CONTEXT_SEPARATOR + message)
-        if CONTEXT_SEPARATOR in result:
-            result = message
-        return result
+        # gettext hands a key back unchanged when it has no translation for
+        # it, so a result still holding the separator means "not found".
+        key = f"{context}{CONTEXT_SEPARATOR}{message}"
+        if plural_message is None:
+            found = self.gettext(key)
+            return message if CONTEXT_SEPARATOR in found else found
+        number = _needs_count(count, "pgettext")
+        found = self.ngettext(key, f"{context}{CONTEXT_SEPARATOR}{plural_message}", number)
+        if CONTEXT_SEPARATOR in found:
+            return self.ngettext(message, plural_message, number)
+        return found

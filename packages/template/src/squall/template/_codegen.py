@@ -23,7 +23,8 @@ object's line numbers are then rewritten to template lines (see
 :mod:`._lines`), so tracebacks read ``File "page.html", line 12``.  Lines
 from other files (includes, base templates) get "virtual" line numbers past
 the end of the template; :class:`LineMap` turns any line back into a
-location stack.
+location stack, from which a failed render's traceback gets one frame per
+template (see :func:`._lines.stand_in_frames`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,13 @@
-"""Exceptions raised for bad template syntax."""
+"""Exceptions raised for bad template syntax.
+
+Both classes present themselves as ``squall.template.ParseError`` (module,
+qualified name and name), so tracebacks, reprs and log lines only ever show
+the public name.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["ParseError", "TemplateSyntaxError"]
 
@@ -29,7 +36,8 @@ class TemplateSyntaxError(ParseError, SyntaxError):  # type: ignore[misc]
     Tornado lets the raw :class:`SyntaxError` of its generated module escape;
     squall raises this class instead, which is both a :class:`ParseError`
     (naming the template and line) and a :class:`SyntaxError` (so code that
-    catches SyntaxError keeps working).
+    catches SyntaxError keeps working). It is not public: it reports itself
+    as ``squall.template.ParseError``.
     """
 
     def __init__(self, message: str, filename: str | None = None, lineno: int = 0) -> None:
@@ -39,3 +47,18 @@ class TemplateSyntaxError(ParseError, SyntaxError):  # type: ignore[misc]
 
     def __str__(self) -> str:
         return ParseError.__str__(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle looks classes up by module and qualified name, which lead
+        # to ParseError: rebuild through a function instead.
+        return (_python_syntax_error, (self.message, self.filename, self.lineno))
+
+
+def _python_syntax_error(message: str, filename: str | None, lineno: int) -> TemplateSyntaxError:
+    return TemplateSyntaxError(message, filename, lineno)
+
+
+for _cls in (ParseError, TemplateSyntaxError):
+    _cls.__module__ = "squall.template"
+    _cls.__name__ = _cls.__qualname__ = "ParseError"
+del _cls

@@ -15,17 +15,31 @@ Lines from files other than the compiled template (includes, base
 templates) get "virtual" numbers past the template's last line; the text
 registered in :mod:`linecache` shows the right source there, and
 :class:`LineMap` turns a number back into the full location stack.
+
+Tracebacks must not show those virtual numbers: when an error escapes a
+render, :func:`stand_in_frames` builds one real frame per template of the
+location stack (outermost first), each compiled under that template's own
+file name and line, to take the place of the compiled code's frame.
 """
 
 from __future__ import annotations
 
 import ast
 import sys
-from types import CodeType
+from types import CodeType, FrameType, TracebackType
+from typing import Any
 
 from ._nodes import File
 
-__all__ = ["Frame", "LineMap", "Location", "compile_relocated", "split_lines"]
+__all__ = [
+    "Frame",
+    "LineMap",
+    "Location",
+    "code_filename",
+    "compile_relocated",
+    "split_lines",
+    "stand_in_frames",
+]
 
 # One frame of a template location: (how we got here, template name, line).
 # The first frame's "how" is "".  Later frames name the directive that led
@@ -53,6 +67,8 @@ class LineMap:
     def __init__(self, root: str, root_source: str) -> None:
         self.root = root
         self.lines: list[str] = split_lines(root_source)
+        #: The text of every template the compiled code draws from, by name.
+        self.sources: dict[str, str] = {root: root_source}
         self.segments: dict[tuple[str, Location], int] = {}
         self.info: dict[int, Location] = {}
 
@@ -69,6 +85,7 @@ class LineMap:
                 offset = len(self.lines)
                 self.segments[key] = offset
                 self.lines.extend(split_lines(file.source))
+                self.sources.setdefault(file.name, file.source)
             number = offset + line
         if number not in self.info:
             self.info[number] = (("", file.name, line), *context)
@@ -213,3 +230,70 @@ def compile_relocated(source: str, filename: str, numbers: list[int]) -> CodeTyp
         except (ValueError, TypeError):  # pragma: no cover - unknown format
             pass
     return _compile_via_ast(source, filename, numbers)  # pragma: no cover - 3.10
+
+
+def code_filename(name: str) -> str:
+    """The ``co_filename`` (and :mod:`linecache` key) of template ``name``.
+
+    ``"<string>"`` is what exec() uses for anonymous code: registering our
+    source under that name would mislabel other tracebacks.
+    """
+    if name.startswith("<") and name.endswith(">"):
+        return f"<template {name}>"
+    return name
+
+
+# -- stand-in frames -----------------------------------------------------------
+
+# A module body that fails at once, with no name lookups; a copy renamed and
+# moved to a template line yields a frame that reads as that line.
+_STAND_IN = compile("0 / 0\n", "<template>", "exec", dont_inherit=True)
+if _FAST:
+    # No columns: the traceback would underline template text otherwise.
+    _STAND_IN = _relocate(_STAND_IN, _LineTable([1]))
+
+
+def _stand_in(
+    filename: str, line: int, function: str, namespace: dict[str, Any], variables: dict[str, Any]
+) -> tuple[FrameType, int]:
+    """A finished frame of code named ``filename``, stopped at ``line``; and its lasti."""
+    names: dict[str, Any] = {"co_filename": filename, "co_firstlineno": line, "co_name": function}
+    if sys.version_info >= (3, 11):
+        names["co_qualname"] = function
+    try:
+        exec(_STAND_IN.replace(**names), namespace, variables)
+    except ZeroDivisionError as error:
+        failed = error.__traceback__
+        assert failed is not None and failed.tb_next is not None
+        entry = failed.tb_next
+        return entry.tb_frame, entry.tb_lasti
+    raise AssertionError("stand-in code did not fail")  # pragma: no cover
+
+
+def stand_in_frames(
+    location: Location,
+    frame: FrameType,
+    rest: TracebackType | None,
+    sources: dict[str, str],
+    make_loader: Any,
+) -> tuple[TracebackType, TracebackType]:
+    """Traceback entries for ``location`` (outermost first), followed by ``rest``.
+
+    Each entry's frame runs under the template's own file name at its real
+    line, sees the variables ``frame`` held and a copy of its globals whose
+    ``__loader__`` (from ``make_loader(text)``) serves that template's text.
+    Returns the first and the last of the new entries.
+    """
+    variables = dict(frame.f_locals)
+    function = frame.f_code.co_name
+    link = rest
+    last: TracebackType | None = None
+    for _how, name, line in location:
+        text = sources.get(name, "")
+        namespace = {**frame.f_globals, "__loader__": make_loader(text)}
+        stand_in, lasti = _stand_in(code_filename(name), line, function, namespace, variables)
+        link = TracebackType(link, stand_in, lasti, line)
+        if last is None:
+            last = link
+    assert link is not None and last is not None
+    return link, last

@@ -10,13 +10,14 @@ from __future__ import annotations
 import builtins
 import linecache
 import sys
-from types import FunctionType, TracebackType
+from collections.abc import Callable, Iterator
+from types import CodeType, FunctionType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from squall.escape import to_unicode
 
 from ._codegen import compile_template
-from ._lines import LineMap, Location
+from ._lines import Location, code_filename, stand_in_frames
 from ._parser import filter_whitespace, parse
 from ._runtime import (
     ENCODING_ERRORS,
@@ -48,13 +49,25 @@ _UNSET: Any = _UnsetMarker()
 class _SourceLoader:
     """``__loader__`` for template namespaces: lets linecache find the source."""
 
-    __slots__ = ("_lines",)
+    __slots__ = ("_text",)
 
-    def __init__(self, lines: LineMap) -> None:
-        self._lines = lines
+    def __init__(self, text: Callable[[], str]) -> None:
+        self._text = text
 
     def get_source(self, name: str) -> str:
-        return self._lines.source()
+        return self._text()
+
+
+def _text_loader(text: str) -> _SourceLoader:
+    return _SourceLoader(lambda: text)
+
+
+def _code_objects(code: CodeType) -> Iterator[CodeType]:
+    """``code`` and every code object nested in it (``{% apply %}`` bodies)."""
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            yield from _code_objects(const)
 
 
 def _failed_escaper(error: BaseException) -> tuple[type, Any]:
@@ -99,14 +112,6 @@ _SHARED_NAMESPACE: dict[str, Any] = {
 }
 
 
-def _code_filename(name: str) -> str:
-    # "<string>" is what exec() uses for anonymous code: registering our
-    # source under that name would mislabel other tracebacks.
-    if name.startswith("<") and name.endswith(">"):
-        return f"<template {name}>"
-    return name
-
-
 def _describe(location: Location, source_line: Any) -> str:
     first, *rest = location
     lines = [f'template "{first[1]}", line {first[2]}']
@@ -147,8 +152,10 @@ class Template:
     Differences from Tornado: invalid Python in a directive raises
     :class:`~squall.template.ParseError` (also a :class:`SyntaxError`)
     naming the template and line; tracebacks of errors raised while
-    rendering point at template lines and carry a note naming the template
-    location (with the include/extends chain).
+    rendering show a frame per template on the way to the failing line
+    (for includes, base templates and blocks, each frame names its own
+    template file and line) and carry a note naming the template location
+    (with the include/extends chain).
     """
 
     def __init__(
@@ -187,7 +194,7 @@ class Template:
         self.namespace: dict[str, Any] = loader.namespace if loader is not None else {}
         self.loader = loader
         self.file = parse(to_unicode(template_string), name, whitespace, self.autoescape or None)
-        self._filename = _code_filename(name)
+        self._filename = code_filename(name)
         compiled = compile_template(self, self._filename)
         #: The generated Python source (for inspection and debugging).
         self.code: str = compiled.source
@@ -201,7 +208,7 @@ class Template:
         self._base_namespace: dict[str, Any] = {
             **_SHARED_NAMESPACE,
             "__name__": name.replace(".", "_"),
-            "__loader__": _SourceLoader(compiled.lines),
+            "__loader__": _SourceLoader(compiled.lines.source),
         }
         linecache.cache[self._filename] = (
             sum(map(len, lines)),
@@ -230,16 +237,32 @@ class Template:
             raise
 
     def _annotate(self, error: BaseException) -> None:
-        """Add a note naming the template line (and include chain) to ``error``."""
-        tb: TracebackType | None = error.__traceback__
-        number = None
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == self._filename:
-                number = tb.tb_lineno
-            tb = tb.tb_next
-        if number is None:
-            return
-        location = self._lines.location(number)
+        """Point ``error``'s traceback and a note at the failing template line.
+
+        Each traceback entry of this template's code whose line comes from
+        another template (include, base template, block override) is
+        replaced by entries that name every template on the way, outermost
+        first, with their real lines (see :func:`._lines.stand_in_frames`).
+        A note then names the innermost failing location with its source
+        text and the include/extends chain.
+        """
+        ours = {id(code) for code in _code_objects(self._function)}
+        lines = self._lines
+        location: Location | None = None
+        previous: TracebackType | None = None
+        entry = error.__traceback__
+        while entry is not None:
+            following = entry.tb_next
+            found = lines.location(entry.tb_lineno) if id(entry.tb_frame.f_code) in ours else None
+            if found is not None:
+                location = found
+                if len(found) > 1 and previous is not None:
+                    head, entry = stand_in_frames(
+                        found, entry.tb_frame, following, lines.sources, _text_loader
+                    )
+                    previous.tb_next = head
+            previous = entry
+            entry = following
         if location is None:
             return
         note = _describe(location, self._source_line)
@@ -255,19 +278,5 @@ class Template:
             notes.append(note)
 
     def _source_line(self, name: str, line: int) -> str:
-        source = self._find_source(name)
-        if source is None:
-            return ""
-        lines = source.split("\n")
+        lines = self._lines.sources.get(name, "").split("\n")
         return lines[line - 1].strip() if 0 < line <= len(lines) else ""
-
-    def _find_source(self, name: str) -> str | None:
-        if name == self.name:
-            return self.file.source
-        loader = self.loader
-        if loader is not None:
-            with loader.lock:
-                for template in loader.templates.values():
-                    if template.name == name:
-                        return template.file.source
-        return None
