@@ -127,8 +127,9 @@ def coroutine(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
     an awaitable, a list or dict of them, None or :data:`moment`) and evaluates to
     its result, or raises its exception inside the generator. ``return value``
     (or ``raise Return(value)``) resolves the Future; an escaping exception fails
-    it. A function that is not a generator is accepted too: its return value or
-    exception settles the Future before the call returns. An event loop must be
+    it (:class:`asyncio.CancelledError` cancels it). A function that is not a
+    generator is accepted too: its return value or exception settles the Future
+    before the call returns. An event loop must be
     current in the calling thread.
     """
 
@@ -144,6 +145,9 @@ def coroutine(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
                 return outcome
         except (Return, StopIteration) as stop:
             made = stop.value
+        except asyncio.CancelledError:
+            outcome.cancel()
+            return outcome
         except Exception as error:
             future_set_exception_unless_cancelled(outcome, error)
             return outcome
