@@ -785,3 +785,24 @@ def test_wait_iterator_accepts_coroutines(io_loop):
         return [(r, wait.current_index) async for r in wait]
 
     assert io_loop.run_sync(main) == [("f", "fast"), ("s", "slow")]
+
+
+def test_converter_returning_a_pool_future_is_waited_on(io_loop):
+    var = contextvars.ContextVar("var", default="outer")
+
+    class PoolJob:
+        pass
+
+    @gen.convert_yielded.register(PoolJob)
+    def _(job):
+        done = concurrent.futures.Future()
+        io_loop.add_callback(done.set_result, "from pool future")
+        return done
+
+    @gen.coroutine
+    def f():
+        var.set("inner")
+        value = yield PoolJob()
+        return value, var.get()
+
+    assert io_loop.run_sync(f) == ("from pool future", "inner")

@@ -286,7 +286,7 @@ class Runner:
         if isinstance(waited, asyncio.Future):
             waited.add_done_callback(self._wake, context=self._context)
         else:
-            self.io_loop.add_future(waited, self._wake)
+            self.io_loop.add_future(waited, lambda _ready: self.ctx_run(self.run))
         return False
 
 

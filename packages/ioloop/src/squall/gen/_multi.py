@@ -11,7 +11,7 @@ import asyncio
 import collections
 import datetime
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 
 from squall.concurrent import (
     Future,
@@ -26,8 +26,6 @@ from squall.util import TimeoutError
 from ._gen import convert_yielded
 
 __all__ = ["WaitIterator", "multi", "multi_future", "sleep", "with_timeout"]
-
-_T = TypeVar("_T")
 
 _Yieldable = Any  # a Future, an awaitable, or a list/dict of them
 _QuietSpec = type[BaseException] | tuple[type[BaseException], ...]
