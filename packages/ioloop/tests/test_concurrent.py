@@ -206,3 +206,115 @@ def test_future_add_done_callback_runs_immediately_when_done(io_loop):
     assert seen == [1]
     c.set_result(2)
     assert seen == [1, 2]
+
+
+# -- behaviour pinned by the clean-room rewrite ----------------------------------------
+
+
+def test_is_future_accepts_tasks(io_loop):
+    async def main():
+        task = asyncio.ensure_future(asyncio.sleep(0))
+        try:
+            return is_future(task)
+        finally:
+            await task
+
+    assert io_loop.run_sync(main)
+
+
+def test_run_on_executor_unknown_keyword_is_type_error():
+    with pytest.raises(TypeError):
+        run_on_executor(executor="pool", other=1)
+
+
+def test_run_on_executor_cancel_before_start_skips_the_job(io_loop):
+    release = threading.Event()
+    ran = []
+
+    class Busy:
+        def __init__(self):
+            self.executor = concurrent.futures.ThreadPoolExecutor(1)
+
+        @run_on_executor
+        def block(self):
+            release.wait(10)
+
+        @run_on_executor
+        def record(self):
+            ran.append("second")
+
+    w = Busy()
+
+    async def main():
+        first = w.block()
+        second = w.record()
+        second.cancel()
+        await asyncio.sleep(0)  # the cancellation reaches the pool's future
+        release.set()
+        await first
+        return second.cancelled()
+
+    try:
+        assert io_loop.run_sync(main)
+    finally:
+        release.set()
+        w.executor.shutdown(wait=True)
+    assert ran == []
+
+
+def test_chain_future_copies_cancellation(io_loop):
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = loop.create_future(), loop.create_future()
+        chain_future(a, b)
+        a.cancel()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return b.cancelled()
+
+    assert io_loop.run_sync(main)
+
+
+def test_chain_future_from_finished_future_copies_at_once(io_loop):
+    loop = io_loop.asyncio_loop
+    a, b = loop.create_future(), loop.create_future()
+    a.set_result("now")
+    chain_future(a, b)
+    assert b.done() and b.result() == "now"
+
+
+def test_chain_future_between_concurrent_futures():
+    a, b = concurrent.futures.Future(), concurrent.futures.Future()
+    chain_future(a, b)
+    a.set_exception(KeyError("k"))
+    assert isinstance(b.exception(timeout=0), KeyError)
+
+
+def test_chain_future_into_closed_loop_is_ignored():
+    loop = asyncio.new_event_loop()
+    b = loop.create_future()
+    a = concurrent.futures.Future()
+    chain_future(a, b)
+    loop.close()
+    a.set_result(1)  # must not raise although b's loop is gone
+    assert not b.done()
+
+
+def test_future_set_exc_info_on_cancelled_future_logs(io_loop, caplog):
+    f = io_loop.asyncio_loop.create_future()
+    f.cancel()
+    try:
+        raise IndexError("late")
+    except IndexError:
+        with caplog.at_level(logging.ERROR, logger="squall.application"):
+            future_set_exc_info(f, sys.exc_info())
+    assert f.cancelled()
+    assert any(r.exc_info and r.exc_info[0] is IndexError for r in caplog.records)
+
+
+def test_dummy_executor_lets_base_exceptions_through():
+    def interrupt():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        dummy_executor.submit(interrupt)

@@ -516,3 +516,293 @@ def test_exception_classes_exist():
         "ReturnValueIgnoredError",
     ):
         assert issubclass(getattr(gen, name), Exception)
+
+
+# -- behaviour pinned by the clean-room rewrite ----------------------------------------
+
+
+def test_coroutine_keeps_function_metadata():
+    @gen.coroutine
+    def documented():
+        """The doc."""
+        yield
+
+    assert documented.__name__ == "documented"
+    assert documented.__doc__ == "The doc."
+
+
+def test_cancelled_yielded_future_raises_cancelled_error_inside(io_loop):
+    @gen.coroutine
+    def f():
+        inner = Future()
+        io_loop.add_callback(inner.cancel)
+        try:
+            yield inner
+        except asyncio.CancelledError:
+            return "saw cancellation"
+
+    assert io_loop.run_sync(f) == "saw cancellation"
+
+
+def test_uncaught_cancellation_cancels_result_future(io_loop):
+    @gen.coroutine
+    def f():
+        inner = Future()
+        io_loop.add_callback(inner.cancel)
+        yield inner
+
+    async def main():
+        fut = f()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.shield(fut)
+        return fut.cancelled()
+
+    assert io_loop.run_sync(main)
+
+
+def test_plain_function_raising_cancelled_error_gives_cancelled_future(io_loop):
+    @gen.coroutine
+    def f():
+        raise asyncio.CancelledError
+
+    async def main():
+        return f().cancelled()
+
+    assert io_loop.run_sync(main)
+
+
+def test_bad_yield_can_be_caught_at_the_yield(io_loop):
+    @gen.coroutine
+    def f():
+        try:
+            yield object()
+        except gen.BadYieldError:
+            pass
+        return (yield _later(io_loop, "went on"))
+
+    assert io_loop.run_sync(f) == "went on"
+
+
+def test_result_future_cancelled_by_consumer_is_left_cancelled(io_loop):
+    steps = []
+
+    @gen.coroutine
+    def f():
+        yield gen.sleep(0.001)
+        steps.append("resumed")
+        return "unused"
+
+    async def main():
+        fut = f()
+        fut.cancel()
+        await gen.sleep(0.01)
+        return fut.cancelled()
+
+    assert io_loop.run_sync(main)
+    assert steps == ["resumed"]
+
+
+def test_awaitables_yielded_run_in_the_coroutine_context(io_loop):
+    var = contextvars.ContextVar("var", default="outer")
+
+    async def read():
+        return var.get()
+
+    @gen.coroutine
+    def f():
+        var.set("inner")
+        first = yield read()  # the very first yield
+        second = yield read()
+        return first, second
+
+    assert io_loop.run_sync(f) == ("inner", "inner")
+
+
+def test_yielded_concurrent_future_failure_is_thrown_in(io_loop):
+    @gen.coroutine
+    def f():
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            try:
+                yield pool.submit(lambda: 1 / 0)
+            except ZeroDivisionError:
+                return "caught"
+
+    assert io_loop.run_sync(f) == "caught"
+
+
+def test_convert_yielded_kinds(io_loop):
+    async def native():
+        return "n"
+
+    async def main():
+        task = asyncio.ensure_future(native())
+        assert gen.convert_yielded(task) is task
+        wrapped = gen.convert_yielded(native())
+        assert isinstance(wrapped, asyncio.Task)
+        pool_future = concurrent.futures.Future()
+        bridged = gen.convert_yielded(pool_future)
+        assert isinstance(bridged, asyncio.Future)
+        pool_future.set_result("p")
+        both = gen.convert_yielded([task, bridged])
+        return await wrapped, await both
+
+    assert io_loop.run_sync(main) == ("n", ["n", "p"])
+
+
+def test_multi_raises_first_in_children_order_not_time_order(io_loop):
+    async def main():
+        with pytest.raises(KeyError) as info:
+            await gen.multi(
+                [
+                    _later(io_loop, None, 0.01, exc=KeyError("listed first")),
+                    _later(io_loop, None, 0.0, exc=ValueError("failed first")),
+                ],
+                quiet_exceptions=ValueError,
+            )
+        return info.value.args[0]
+
+    assert io_loop.run_sync(main) == "listed first"
+
+
+def test_multi_dict_quiet_exceptions_tuple(io_loop, caplog):
+    async def main():
+        with pytest.raises(OSError):
+            await gen.multi(
+                {
+                    "a": _later(io_loop, None, exc=OSError("a")),
+                    "b": _later(io_loop, None, exc=KeyError("b")),
+                    "c": _later(io_loop, None, exc=IndexError("c")),
+                },
+                quiet_exceptions=(KeyError, IndexError),
+            )
+
+    with caplog.at_level(logging.ERROR, logger="squall.application"):
+        io_loop.run_sync(main)
+    assert not any("Multiple exceptions" in r.getMessage() for r in caplog.records)
+
+
+def test_multi_cancelled_child_cancels_result(io_loop):
+    async def main():
+        child = Future()
+        io_loop.add_callback(child.cancel)
+        combined = gen.multi([child, _later(io_loop, 1)])
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.shield(combined)
+        return combined.cancelled()
+
+    assert io_loop.run_sync(main)
+
+
+def test_cancelling_multi_leaves_children_running(io_loop):
+    async def main():
+        child = _later(io_loop, "kept", 0.005)
+        combined = gen.multi([child])
+        combined.cancel()
+        return await child
+
+    assert io_loop.run_sync(main) == "kept"
+
+
+def test_with_timeout_does_not_log_late_cancellation(io_loop, caplog):
+    async def main():
+        inner = asyncio.get_running_loop().create_future()
+        with pytest.raises(gen.TimeoutError):
+            await gen.with_timeout(datetime.timedelta(milliseconds=1), inner)
+        inner.cancel()
+        await gen.sleep(0.001)
+
+    with caplog.at_level(logging.ERROR, logger="squall.application"):
+        io_loop.run_sync(main)
+    assert not any("after timeout" in r.getMessage() for r in caplog.records)
+
+
+def test_with_timeout_finished_future_beats_past_deadline(io_loop):
+    async def main():
+        done = Future()
+        done.set_result("already")
+        return await gen.with_timeout(io_loop.time() - 1, done)
+
+    assert io_loop.run_sync(main) == "already"
+
+
+def test_with_timeout_passes_on_failure_in_time(io_loop):
+    async def main():
+        with pytest.raises(KeyError):
+            await gen.with_timeout(
+                datetime.timedelta(seconds=5), _later(io_loop, None, exc=KeyError("k"))
+            )
+
+    io_loop.run_sync(main)
+
+
+def test_with_timeout_rejects_other_timeout_types(io_loop):
+    async def main():
+        inner = asyncio.get_running_loop().create_future()
+        try:
+            with pytest.raises(TypeError):
+                gen.with_timeout("soon", inner)
+        finally:
+            inner.cancel()
+
+    io_loop.run_sync(main)
+
+
+def test_sleep_cancelled_before_it_fires_is_quiet(io_loop):
+    errors = []
+
+    async def main():
+        asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: errors.append(ctx))
+        pause = gen.sleep(0.001)
+        pause.cancel()
+        await asyncio.sleep(0.01)
+        return pause.cancelled()
+
+    assert io_loop.run_sync(main)
+    assert errors == []
+
+
+def test_wait_iterator_cancelled_next_does_not_lose_a_result(io_loop):
+    async def main():
+        source = Future()
+        wait = gen.WaitIterator(source)
+        abandoned = wait.next()
+        abandoned.cancel()
+        source.set_result("kept")
+        await asyncio.sleep(0)
+        value = await wait.next()
+        return value, wait.current_index, wait.done()
+
+    assert io_loop.run_sync(main) == ("kept", 0, True)
+
+
+def test_wait_iterator_accepts_coroutines(io_loop):
+    async def value(v, delay):
+        await asyncio.sleep(delay)
+        return v
+
+    async def main():
+        wait = gen.WaitIterator(slow=value("s", 0.01), fast=value("f", 0))
+        return [(r, wait.current_index) async for r in wait]
+
+    assert io_loop.run_sync(main) == [("f", "fast"), ("s", "slow")]
+
+
+def test_converter_returning_a_pool_future_is_waited_on(io_loop):
+    var = contextvars.ContextVar("var", default="outer")
+
+    class PoolJob:
+        pass
+
+    @gen.convert_yielded.register(PoolJob)
+    def _(job):
+        done = concurrent.futures.Future()
+        io_loop.add_callback(done.set_result, "from pool future")
+        return done
+
+    @gen.coroutine
+    def f():
+        var.set("inner")
+        value = yield PoolJob()
+        return value, var.get()
+
+    assert io_loop.run_sync(f) == ("from pool future", "inner")

@@ -1,14 +1,14 @@
-"""Glue between :class:`asyncio.Future` and :class:`concurrent.futures.Future`.
+"""Helpers around :class:`asyncio.Future`, which squall uses as its only Future type.
 
-In squall (as in Tornado 6) :class:`Future` *is* :class:`asyncio.Future`; these helpers
-bridge thread-pool futures to it and set results without tripping over cancellation.
+The functions here copy outcomes between asyncio futures and thread-pool
+(:mod:`concurrent.futures`) futures, resolve futures without tripping over a
+consumer's cancellation, and run blocking methods on an executor.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import sys
 import types
 from collections.abc import Callable
 from concurrent import futures
@@ -34,54 +34,147 @@ __all__ = [
 
 _T = TypeVar("_T")
 _F = TypeVar("_F", bound=Callable[..., Any])
+_AnyFuture = asyncio.Future[Any] | futures.Future[Any]
 
-#: squall's Future is :class:`asyncio.Future`.
+#: The Future class of squall: exactly :class:`asyncio.Future`.
 Future = asyncio.Future
 
-#: The future types squall accepts wherever "a future" is expected.
-FUTURES = (futures.Future, Future)
+#: Both kinds of future squall accepts (thread-pool first, then asyncio).
+FUTURES = (futures.Future, asyncio.Future)
 
 
 class ReturnValueIgnoredError(Exception):
-    """Raised when a callback-style function returns a value that would be lost."""
+    """A function handing its result to a callback also returned a value, which is lost.
+
+    Nothing in squall raises it any more; the name stays for old imports.
+    """
 
 
 def is_future(x: Any) -> bool:
-    """Tell whether ``x`` is a future of either kind (asyncio or :mod:`concurrent.futures`)."""
-    return isinstance(x, FUTURES)
+    """True for a :class:`concurrent.futures.Future` or an asyncio-compatible future.
+
+    The asyncio side is asked through :func:`asyncio.isfuture`, so futures of other
+    asyncio-compatible loops (uvloop, or a third-party Future class) count too.
+    """
+    return isinstance(x, futures.Future) or asyncio.isfuture(x)
+
+
+def _transfer(source: _AnyFuture, target: _AnyFuture) -> None:
+    """Give ``target`` the outcome of the finished ``source``; a done ``target`` is left be."""
+    if target.done():
+        return
+    if source.cancelled():
+        target.cancel()
+        return
+    error = source.exception()
+    if error is None:
+        target.set_result(source.result())
+    else:
+        target.set_exception(error)
+
+
+def chain_future(a: Future[_T] | futures.Future[_T], b: Future[_T] | futures.Future[_T]) -> None:
+    """Once ``a`` finishes, give ``b`` the same outcome (value, exception or cancellation).
+
+    If ``b`` is already done at that point it keeps what it has. Either side may be
+    an asyncio or a :mod:`concurrent.futures` future; when ``a`` may finish on a
+    worker thread and ``b`` belongs to an event loop, the copy is made on that
+    loop's thread. A finished ``a`` is copied before this function returns,
+    except across threads.
+    """
+    if isinstance(a, futures.Future) and isinstance(b, asyncio.Future):
+        home = b.get_loop()
+
+        def hop(done: _AnyFuture) -> None:
+            try:
+                home.call_soon_threadsafe(_transfer, done, b)
+            except RuntimeError:
+                pass  # the loop owning ``b`` is closed; no one can await ``b`` now
+
+        a.add_done_callback(hop)
+    else:
+        future_add_done_callback(a, functools.partial(_transfer, target=b))
+
+
+def future_set_result_unless_cancelled(future: Future[_T] | futures.Future[_T], value: _T) -> None:
+    """``future.set_result(value)``, skipped when the consumer already cancelled ``future``."""
+    if future.cancelled():
+        return
+    future.set_result(value)
+
+
+def future_set_exception_unless_cancelled(
+    future: Future[Any] | futures.Future[Any], exc: BaseException
+) -> None:
+    """Fail ``future`` with ``exc``; when ``future`` was cancelled, log ``exc`` instead.
+
+    Logging keeps the error visible: a cancelled future cannot carry it to anyone.
+    """
+    if future.cancelled():
+        app_log.error("Exception raised after its Future was cancelled", exc_info=exc)
+        return
+    future.set_exception(exc)
+
+
+def future_set_exc_info(
+    future: Future[Any] | futures.Future[Any],
+    exc_info: tuple[type[BaseException] | None, BaseException | None, types.TracebackType | None],
+) -> None:
+    """Like :func:`future_set_exception_unless_cancelled`, fed a :func:`sys.exc_info` triple.
+
+    Raises :class:`Exception` when the triple holds no exception.
+    """
+    error = exc_info[1]
+    if error is None:
+        raise Exception("future_set_exc_info got an exc_info with no exception in it")
+    future_set_exception_unless_cancelled(future, error)
+
+
+def future_add_done_callback(future: Any, callback: Callable[[Any], None]) -> None:
+    """Call ``callback(future)`` when ``future`` finishes: at once if it has already.
+
+    Unlike ``future.add_done_callback``, which schedules the call on the loop even
+    for a finished future, a finished future's callback runs before this returns.
+    """
+    if future.done():
+        callback(future)
+    else:
+        future.add_done_callback(callback)
 
 
 class DummyExecutor(futures.Executor):
-    """An executor that runs each submitted function at once, in the calling thread."""
+    """An :class:`~concurrent.futures.Executor` doing each job inline, on the caller's thread."""
 
     def submit(  # type: ignore[override]
         self, fn: Callable[..., _T], *args: Any, **kwargs: Any
     ) -> futures.Future[_T]:
-        """Run ``fn`` now, in the calling thread; return a finished future."""
-        future: futures.Future[_T] = futures.Future()
+        """Call ``fn(*args, **kwargs)`` now; hand back its outcome as a finished future."""
+        outcome: futures.Future[_T] = futures.Future()
         try:
-            future_set_result_unless_cancelled(future, fn(*args, **kwargs))
-        except Exception:
-            future_set_exc_info(future, sys.exc_info())
-        return future
+            value = fn(*args, **kwargs)
+        except Exception as error:
+            outcome.set_exception(error)
+        else:
+            outcome.set_result(value)
+        return outcome
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        pass
+        """Nothing to release: jobs never outlive :meth:`submit`."""
 
 
-#: A shared :class:`DummyExecutor`.
+#: A ready-made :class:`DummyExecutor` to share.
 dummy_executor = DummyExecutor()
 
 
-def _wrap_on_executor(fn: _F, executor_name: str) -> _F:
-    @functools.wraps(fn)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Future[Any]:
-        async_future: Future[Any] = Future()
-        conc_future = getattr(self, executor_name).submit(fn, self, *args, **kwargs)
-        chain_future(conc_future, async_future)
-        return async_future
+def _offload(method: _F, attribute: str) -> _F:
+    """Make ``method`` run on ``getattr(self, attribute)`` and return an asyncio future."""
 
-    return wrapper  # type: ignore[return-value]
+    @functools.wraps(method)
+    def submit_to_pool(self: Any, *args: Any, **kwargs: Any) -> Future[Any]:
+        pool = getattr(self, attribute)
+        return asyncio.wrap_future(pool.submit(method, self, *args, **kwargs))
+
+    return submit_to_pool  # type: ignore[return-value]
 
 
 @overload
@@ -93,124 +186,22 @@ def run_on_executor(*, executor: str = ...) -> Callable[[_F], _F]: ...
 
 
 def run_on_executor(*args: Any, **kwargs: Any) -> Any:
-    """Decorator: run a method on ``self.executor`` and return an awaitable :class:`Future`.
+    """Decorate a blocking method so calls run on an executor and return an awaitable Future.
 
-    Use bare (``@run_on_executor``) or with the attribute name of another executor
-    (``@run_on_executor(executor="_thread_pool")``). Must be called while an event loop
-    is running (the returned future belongs to it). Raises :class:`ValueError` for
-    positional arguments other than the decorated function.
+    The executor is ``self.executor``, or the attribute named with
+    ``@run_on_executor(executor="name")``. Call the method while an event loop is
+    running: the Future belongs to it, and cancelling the Future also cancels the
+    job if the executor has not started it yet. Extra positional arguments, or a
+    function together with keywords, raise :class:`ValueError`; unknown keywords
+    raise :class:`TypeError`.
     """
-    if args and kwargs:
-        raise ValueError("cannot combine positional and keyword args")
-    if len(args) == 1:
-        return _wrap_on_executor(args[0], "executor")
+    if (args and kwargs) or len(args) > 1:
+        raise ValueError(
+            "run_on_executor takes either the method alone or only the executor= keyword"
+        )
     if args:
-        raise ValueError(f"expected 1 argument, got {len(args)}")
-    name = kwargs.pop("executor", "executor")
+        return _offload(args[0], "executor")
+    attribute = kwargs.pop("executor", "executor")
     if kwargs:
-        raise TypeError(f"unexpected keyword arguments: {sorted(kwargs)}")
-
-    def decorator(fn: _F) -> _F:
-        return _wrap_on_executor(fn, name)
-
-    return decorator
-
-
-def _copy_future_state(a: Future[Any] | futures.Future[Any], b: Future[Any]) -> None:
-    if b.done():
-        return
-    if a.cancelled():
-        b.cancel()
-        return
-    exc = a.exception()
-    if exc is not None:
-        b.set_exception(exc)
-    else:
-        b.set_result(a.result())
-
-
-def chain_future(a: Future[_T] | futures.Future[_T], b: Future[_T] | futures.Future[_T]) -> None:
-    """Copy the outcome of future ``a`` into future ``b`` when ``a`` completes.
-
-    Nothing is copied if ``b`` is already done (or cancelled) by then. ``a`` may be a
-    :class:`concurrent.futures.Future` finishing in another thread: ``b`` is then
-    completed from its own event loop's thread.
-    """
-
-    def copy(a: Future[_T] | futures.Future[_T]) -> None:
-        if isinstance(b, Future):
-            _copy_future_state(a, b)
-            return
-        # b is a concurrent future: thread-safe to complete from anywhere.
-        if b.done():
-            return
-        if a.cancelled():
-            b.cancel()
-        elif (exc := a.exception()) is not None:
-            b.set_exception(exc)
-        else:
-            b.set_result(a.result())
-
-    if isinstance(a, Future) or not isinstance(b, Future):
-        future_add_done_callback(a, copy)
-        return
-    loop = b.get_loop()
-
-    def copy_threadsafe(a: futures.Future[_T]) -> None:
-        try:
-            loop.call_soon_threadsafe(copy, a)
-        except RuntimeError:
-            pass  # b's loop is closed: nobody can observe b any more.
-
-    future_add_done_callback(a, copy_threadsafe)
-
-
-def future_set_result_unless_cancelled(future: Future[_T] | futures.Future[_T], value: _T) -> None:
-    """Set ``future``'s result unless it has been cancelled (avoids InvalidStateError)."""
-    if not future.cancelled():
-        future.set_result(value)
-
-
-def future_set_exception_unless_cancelled(
-    future: Future[Any] | futures.Future[Any], exc: BaseException
-) -> None:
-    """Fail ``future`` with ``exc``; if it was cancelled already, log ``exc`` instead."""
-    if not future.cancelled():
-        future.set_exception(exc)
-    else:
-        app_log.error("Exception after Future was cancelled", exc_info=exc)
-
-
-def future_set_exc_info(
-    future: Future[Any] | futures.Future[Any],
-    exc_info: tuple[type[BaseException] | None, BaseException | None, types.TracebackType | None],
-) -> None:
-    """Set ``future``'s exception from a :func:`sys.exc_info` triple (unless cancelled)."""
-    if exc_info[1] is None:
-        raise Exception("future_set_exc_info called with no exception")
-    future_set_exception_unless_cancelled(future, exc_info[1])
-
-
-@overload
-def future_add_done_callback(
-    future: futures.Future[_T], callback: Callable[[futures.Future[_T]], None]
-) -> None: ...
-
-
-@overload
-def future_add_done_callback(
-    future: Future[_T], callback: Callable[[Future[_T]], None]
-) -> None: ...
-
-
-def future_add_done_callback(future: Any, callback: Callable[[Any], None]) -> None:
-    """``future.add_done_callback(callback)``, minus the deferral for finished futures.
-
-    The callback receives ``future`` as its only argument. When ``future`` has
-    already finished, the callback is invoked synchronously, before this function
-    returns, rather than being scheduled on the loop.
-    """
-    if future.done():
-        callback(future)
-    else:
-        future.add_done_callback(callback)
+        raise TypeError(f"run_on_executor() got unknown keywords {sorted(kwargs)}")
+    return functools.partial(_offload, attribute=attribute)

@@ -1,6 +1,12 @@
-"""Generator-based coroutines: :func:`coroutine`, :class:`Return`, the :class:`Runner`
-that drives a generator, and :func:`convert_yielded`, which turns whatever a coroutine
-yields (futures, lists/dicts of them, awaitables, None) into one :class:`Future`.
+"""Generator coroutines on top of asyncio futures.
+
+A function decorated with :func:`coroutine` returns a plain :class:`asyncio.Future`.
+When the function is a generator, a :class:`Runner` steps it: whatever the
+generator yields is turned into a future by :func:`convert_yielded`, and the
+generator resumes (in its own :mod:`contextvars` context) with that future's
+outcome. Futures that are already finished are fed back in a loop, without a
+trip through the event loop; pending ones wake the runner through a done
+callback that asyncio runs directly in the coroutine's context.
 """
 
 from __future__ import annotations
@@ -8,18 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import sys
+import inspect
 import types
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Callable, Coroutine, Generator
 from concurrent import futures
-from functools import singledispatch
-from inspect import isawaitable
 from typing import Any, TypeVar, cast, overload
 
 from squall.concurrent import (
     Future,
-    chain_future,
-    future_set_exc_info,
+    future_set_exception_unless_cancelled,
     future_set_result_unless_cancelled,
     is_future,
 )
@@ -41,66 +44,68 @@ __all__ = [
 
 _T = TypeVar("_T")
 
+#: Attribute set on the wrappers made by :func:`coroutine`.
+_GEN_MARK = "_squall_gen_coroutine"
+
 
 class KeyReuseError(Exception):
-    """A callback key was registered twice (legacy callback API)."""
+    """Left from the callback-key API that Tornado removed; nothing raises it now."""
 
 
 class UnknownKeyError(Exception):
-    """A callback key was waited on but never registered (legacy callback API)."""
+    """Left from the callback-key API that Tornado removed; nothing raises it now."""
 
 
 class LeakedCallbackError(Exception):
-    """A coroutine finished while callbacks it created were still pending (legacy API)."""
+    """Left from the callback-key API that Tornado removed; nothing raises it now."""
 
 
 class BadYieldError(Exception):
-    """A coroutine yielded something that is not a Future, awaitable, list or dict."""
+    """What a generator coroutine yielded cannot be waited on (see :func:`convert_yielded`)."""
 
 
 class Return(Exception):
-    """Raise ``Return(value)`` in a generator coroutine to return a value.
+    """``raise Return(value)`` ends a generator coroutine with ``value`` as its result.
 
-    On Python 3 a plain ``return value`` does the same; this remains for old code.
-    The value is available as ``value`` (and ``args[0]``).
+    It predates ``return value`` in generators, which does the same and is what new
+    code should use. The value is kept as :attr:`value` and as ``args[0]``.
     """
 
     def __init__(self, value: Any = None) -> None:
         super().__init__()
         self.value = value
-        # Keep args consistent with the value (exception repr and pickling).
         self.args = (value,)
 
 
-class _MomentType:
-    """The type of ``moment``: a completed pseudo-future that yields one iteration."""
+class _Moment:
+    """A finished stand-in future whose only effect is to give the loop one turn."""
 
     __slots__ = ()
-
-    def result(self) -> None:
-        return None
 
     def done(self) -> bool:
         return True
 
+    def cancelled(self) -> bool:
+        return False
+
+    def result(self) -> None:
+        return None
+
+    def exception(self) -> None:
+        return None
+
     def __await__(self) -> Generator[None, None, None]:
-        # A bare yield makes an asyncio Task give the loop one iteration.
+        # A bare yield is how a Task hands one iteration back to the loop.
         yield
 
     def __repr__(self) -> str:
-        return "squall.gen.moment"
+        return "<squall.gen.moment>"
 
 
-#: Yield this (``yield gen.moment``) in a generator coroutine to let the IOLoop run one
-#: iteration before resuming. ``yield None`` is the same. Unlike Tornado's, it may also
-#: be awaited in native coroutines (like ``await asyncio.sleep(0)``).
-moment = cast("Future[None]", _MomentType())
-
-_CORO_MARKER = "__squall_coroutine__"
-
-
-def _value_from_stopiteration(e: StopIteration | Return) -> Any:
-    return e.value
+#: ``yield gen.moment`` (or ``yield None``) in a generator coroutine lets the loop
+#: run once before the coroutine goes on. squall's moment can also be awaited in
+#: ``async def`` code, where it acts like ``await asyncio.sleep(0)``.
+moment = cast("Future[None]", _Moment())
 
 
 @overload
@@ -114,60 +119,72 @@ def coroutine(func: Callable[..., _T]) -> Callable[..., Future[_T]]: ...
 
 
 def coroutine(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
-    """Decorator for generator-based coroutines; the decorated function returns a Future.
+    """Turn a generator function into a coroutine function returning a :class:`Future`.
 
-    Inside, ``yield`` a :class:`Future`, an awaitable, a list or dict of them (waited
-    for together, see :func:`multi`) or None/``moment``; the yield evaluates to the
-    result. ``return value`` or ``raise Return(value)`` resolves the Future. A plain
-    (non-generator) function is also accepted: its return value or exception resolves
-    the Future at once. The coroutine runs in a copy of the caller's
-    :mod:`contextvars` context. Call the decorated function only where an
-    event loop is current.
+    Calling the result runs ``func`` at once, up to its first ``yield``, in a copy
+    of the caller's :mod:`contextvars` context; the rest runs on the event loop.
+    Each ``yield`` hands over something :func:`convert_yielded` accepts (a future,
+    an awaitable, a list or dict of them, None or :data:`moment`) and evaluates to
+    its result, or raises its exception inside the generator. ``return value``
+    (or ``raise Return(value)``) resolves the Future; an escaping exception fails
+    it (:class:`asyncio.CancelledError` cancels it). A function that is not a
+    generator is accepted too: its return value or exception settles the Future
+    before the call returns. An event loop must be
+    current in the calling thread.
     """
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        ctx_run = contextvars.copy_context().run
+    def start(*args: Any, **kwargs: Any) -> Future[Any]:
+        outcome: Future[Any] = Future()
+        context = contextvars.copy_context()
         try:
-            result = ctx_run(func, *args, **kwargs)
-        except (Return, StopIteration) as e:
-            result = _value_from_stopiteration(e)
-        except Exception:
-            future_set_exc_info(future, sys.exc_info())
-            return future
-        if isinstance(result, types.GeneratorType):
-            try:
-                yielded = ctx_run(next, result)
-            except (StopIteration, Return) as e:
-                future_set_result_unless_cancelled(future, _value_from_stopiteration(e))
-            except Exception:
-                future_set_exc_info(future, sys.exc_info())
-            else:
-                runner = Runner(ctx_run, result, future, yielded)
-                # The future keeps the runner (and so the generator) alive.
-                future.add_done_callback(lambda _: runner)
-            return future
-        future_set_result_unless_cancelled(future, result)
-        return future
+            made = context.run(func, *args, **kwargs)
+            if isinstance(made, types.GeneratorType):
+                first = context.run(next, made)
+                Runner(context.run, made, outcome, first)
+                return outcome
+        except (Return, StopIteration) as stop:
+            made = stop.value
+        except asyncio.CancelledError:
+            outcome.cancel()
+            return outcome
+        except Exception as error:
+            future_set_exception_unless_cancelled(outcome, error)
+            return outcome
+        future_set_result_unless_cancelled(outcome, made)
+        return outcome
 
-    setattr(wrapper, "__wrapped__", func)  # noqa: B010
-    setattr(wrapper, _CORO_MARKER, True)
-    return wrapper
+    setattr(start, _GEN_MARK, True)
+    return start
 
 
 def is_coroutine_function(func: Any) -> bool:
-    """Return True if ``func`` was decorated with :func:`coroutine` (not for ``async def``)."""
-    return bool(getattr(func, _CORO_MARKER, False))
+    """True when ``func`` came out of :func:`coroutine` (``async def`` functions give False)."""
+    return getattr(func, _GEN_MARK, False) is True
 
 
 class Runner:
-    """Drive a generator coroutine: resolve what it yields and send the results back.
+    """The engine behind one call of a :func:`coroutine` generator.
 
-    Internal to :func:`coroutine`; exposed for completeness as in Tornado.
+    It holds the generator (:attr:`gen`), the future it is waiting on
+    (:attr:`future`) and the future that receives the final outcome
+    (:attr:`result_future`). :func:`coroutine` creates it; building one by hand
+    is rarely useful. ``ctx_run`` is the ``run`` method of the context the
+    generator lives in (any callable of that shape works, at the cost of a
+    context copy per wait).
     """
 
-    __slots__ = ("ctx_run", "finished", "future", "gen", "io_loop", "result_future", "running")
+    __slots__ = (
+        "_context",
+        "_loop",
+        "ctx_run",
+        "finished",
+        "future",
+        "gen",
+        "io_loop",
+        "result_future",
+        "running",
+    )
 
     def __init__(
         self,
@@ -182,136 +199,145 @@ class Runner:
         self.future: Any = None
         self.running = False
         self.finished = False
-        io_loop = IOLoop.current()
-        assert io_loop is not None
-        self.io_loop = io_loop
+        self.io_loop = IOLoop.current()
+        self._loop = result_future.get_loop()
+        owner = getattr(ctx_run, "__self__", None)
+        self._context = owner if isinstance(owner, contextvars.Context) else None
+        ctx_run(self._begin, first_yielded)
+
+    def _begin(self, first_yielded: Any) -> None:
         if self.handle_yield(first_yielded):
+            self.run()
+
+    def _wake(self, _ready: object) -> None:
+        # With a known Context asyncio already runs us inside it.
+        if self._context is None:
             self.ctx_run(self.run)
+        else:
+            self.run()
 
     def run(self) -> None:
-        """Resume the generator as long as what it yields is already done."""
-        if self.running or self.finished:
+        """Feed finished outcomes into the generator until it waits on a pending one.
+
+        Does nothing while already running (re-entry) or once the generator is over.
+        """
+        gen = self.gen
+        if gen is None or self.running:
             return
+        self.running = True
         try:
-            self.running = True
-            while True:
-                future = self.future
-                if future is None:
-                    raise Exception("No pending future")
-                if not future.done():
-                    return
+            while (waited := self.future) is not None and waited.done():
                 self.future = None
-                gen = self.gen
-                assert gen is not None
+                failure: BaseException | None = None
                 try:
-                    exc: BaseException | None = None
-                    try:
-                        value = future.result()
-                    except (Exception, asyncio.CancelledError) as e:
-                        exc = e
-                    future = None
-                    if exc is not None:
-                        try:
-                            yielded = gen.throw(exc)
-                        finally:
-                            exc = None
-                    else:
-                        yielded = gen.send(value)
-                except (StopIteration, Return) as e:
-                    self._finish()
-                    assert self.result_future is not None
-                    future_set_result_unless_cancelled(
-                        self.result_future, _value_from_stopiteration(e)
-                    )
-                    self.result_future = None
+                    value = waited.result()
+                except BaseException as caught:  # anything stored in the future, cancellation too
+                    failure = caught
+                del waited
+                try:
+                    yielded = gen.send(value) if failure is None else gen.throw(failure)
+                except (Return, StopIteration) as stop:
+                    self._conclude(stop.value, None)
                     return
-                except asyncio.CancelledError:
-                    self._finish()
-                    assert self.result_future is not None
-                    self.result_future.cancel()
-                    self.result_future = None
+                except (Exception, asyncio.CancelledError) as error:
+                    self._conclude(None, error)
                     return
-                except Exception:
-                    self._finish()
-                    assert self.result_future is not None
-                    future_set_exc_info(self.result_future, sys.exc_info())
-                    self.result_future = None
-                    return
+                finally:
+                    failure = None
                 if not self.handle_yield(yielded):
                     return
-                yielded = None
         finally:
             self.running = False
 
-    def _finish(self) -> None:
+    def _conclude(self, value: Any, error: BaseException | None) -> None:
+        """The generator is over: release it and settle :attr:`result_future`."""
+        target = self.result_future
         self.finished = True
-        self.future = None
-        self.gen = None
+        self.gen = self.future = self.result_future = None
+        if target is None:
+            return
+        if error is None:
+            future_set_result_unless_cancelled(target, value)
+        elif isinstance(error, asyncio.CancelledError):
+            target.cancel()
+        else:
+            future_set_exception_unless_cancelled(target, error)
 
     def handle_yield(self, yielded: Any) -> bool:
-        """Convert a yielded object; return True if it is already done (keep running)."""
+        """Make :attr:`future` from ``yielded``; True means it is finished already.
+
+        When it is not, a wake-up is arranged and False is returned. A yielded value
+        that cannot be converted becomes a failed future, so the error is raised
+        inside the generator at its ``yield``.
+        """
+        if yielded is None or yielded is moment:
+            self.future = moment
+            self._loop.call_soon(self._wake, None, context=self._context)
+            return False
+        waited: Any  # a converter registered by an application may return any future
         try:
-            self.future = convert_yielded(yielded)
-        except BadYieldError:
-            failed: Future[Any] = Future()
-            future_set_exc_info(failed, sys.exc_info())
-            self.future = failed
-        if self.future is moment:
-            self.io_loop.add_callback(self.ctx_run, self.run)
-            return False
-        if not self.future.done():
-
-            def inner(f: Any) -> None:
-                # Drop the reference to the finished future before resuming.
-                del f
-                self.ctx_run(self.run)
-
-            self.io_loop.add_future(self.future, inner)
-            return False
-        return True
+            waited = convert_yielded(yielded)
+        except Exception as error:
+            waited = self._loop.create_future()
+            waited.set_exception(error)
+        self.future = waited
+        if waited.done():
+            return True
+        if isinstance(waited, asyncio.Future):
+            waited.add_done_callback(self._wake, context=self._context)
+        else:
+            self.io_loop.add_future(waited, lambda _ready: self.ctx_run(self.run))
+        return False
 
 
-def _wrap_awaitable(awaitable: Awaitable[_T]) -> Future[_T]:
-    return asyncio.ensure_future(awaitable)
-
-
-@singledispatch
+@functools.singledispatch
 def convert_yielded(yielded: Any) -> Future[Any]:
-    """Turn whatever a generator coroutine yielded into the Future the runner waits on.
+    """Give back the future a generator coroutine waits on for ``yielded``.
 
-    None and ``moment`` give ``moment``; lists and dicts go through
-    :func:`multi`; futures pass through (:class:`concurrent.futures.Future` included);
-    other awaitables (native coroutines...) are wrapped with
-    :func:`asyncio.ensure_future`. Anything else raises :class:`BadYieldError`.
-    This is a :func:`functools.singledispatch` function: register converters for
-    more types with ``@convert_yielded.register(SomeType)``.
+    asyncio futures (tasks included) come back unchanged; a
+    :class:`concurrent.futures.Future` is wrapped with :func:`asyncio.wrap_future`;
+    other awaitables (native coroutines and the like) are scheduled with
+    :func:`asyncio.ensure_future`; None and :data:`moment` give :data:`moment`; a
+    list or dict goes to :func:`~squall.gen.multi`. Anything else raises
+    :class:`BadYieldError`. More types can be taught to it with
+    ``@convert_yielded.register(SomeType)`` (a :func:`functools.singledispatch`).
     """
-    if yielded is None or yielded is moment:
-        return moment
-    if isinstance(yielded, (list, dict)):
-        from ._multi import multi
-
-        return multi(yielded)
-    if is_future(yielded):
-        if isinstance(yielded, futures.Future):
-            # A thread-pool future: bridge it to the current loop.
-            bridged: Future[Any] = Future()
-            chain_future(yielded, bridged)
-            return bridged
-        return cast("Future[Any]", yielded)
-    if isawaitable(yielded):
-        return _wrap_awaitable(yielded)
+    if asyncio.isfuture(yielded):
+        return yielded
+    if inspect.isawaitable(yielded):
+        return asyncio.ensure_future(yielded)
     raise BadYieldError(f"yielded unknown object {yielded!r}")
 
 
-def maybe_future(x: Any) -> Future[Any]:
-    """Return ``x`` if it is a Future, else a Future already resolved to ``x``.
+@convert_yielded.register(type(None))
+@convert_yielded.register(_Moment)
+def _one_turn(yielded: Any) -> Future[Any]:
+    return moment
 
-    Deprecated in Tornado (since 4.3) and kept for compatibility; prefer
-    :func:`convert_yielded` or plain ``await``.
+
+@convert_yielded.register(asyncio.Future)
+def _as_is(yielded: Future[Any]) -> Future[Any]:
+    return yielded
+
+
+@convert_yielded.register(types.CoroutineType)
+def _schedule(yielded: Coroutine[Any, Any, Any]) -> Future[Any]:
+    return asyncio.ensure_future(yielded)
+
+
+@convert_yielded.register(futures.Future)
+def _from_thread(yielded: futures.Future[Any]) -> Future[Any]:
+    return asyncio.wrap_future(yielded)
+
+
+def maybe_future(x: Any) -> Future[Any]:
+    """``x`` itself when it is a future, else a new Future already holding ``x``.
+
+    Deprecated by Tornado since 4.3 and kept for old code; :func:`convert_yielded`
+    or a plain ``await`` serves better.
     """
     if is_future(x):
         return cast("Future[Any]", x)
-    fut: Future[Any] = Future()
-    fut.set_result(x)
-    return fut
+    holder: Future[Any] = Future()
+    holder.set_result(x)
+    return holder

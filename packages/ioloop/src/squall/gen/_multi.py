@@ -1,5 +1,8 @@
-"""Waiting on several futures (:func:`multi`, :class:`WaitIterator`), on time
-(:func:`sleep`) and with a deadline (:func:`with_timeout`).
+"""Combinators over futures: :func:`multi` (all of them), :class:`WaitIterator` (each as it
+finishes), :func:`with_timeout` (a deadline) and :func:`sleep` (a pause).
+
+All of them take anything :func:`~squall.gen.convert_yielded` accepts and hand back
+plain asyncio futures, scheduled straight on the running asyncio loop.
 """
 
 from __future__ import annotations
@@ -7,26 +10,22 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime
-import sys
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 
 from squall.concurrent import (
     Future,
     chain_future,
     future_add_done_callback,
-    future_set_exc_info,
+    future_set_exception_unless_cancelled,
     future_set_result_unless_cancelled,
 )
-from squall.ioloop import IOLoop
 from squall.log import app_log
 from squall.util import TimeoutError
 
 from ._gen import convert_yielded
 
 __all__ = ["WaitIterator", "multi", "multi_future", "sleep", "with_timeout"]
-
-_T = TypeVar("_T")
 
 _Yieldable = Any  # a Future, an awaitable, or a list/dict of them
 _QuietSpec = type[BaseException] | tuple[type[BaseException], ...]
@@ -48,61 +47,80 @@ def multi(
     children: Sequence[_Yieldable] | Mapping[Any, _Yieldable],
     quiet_exceptions: _QuietSpec = (),
 ) -> Future[Any]:
-    """Wait for several futures/awaitables in parallel; resolve to a list or dict of results.
+    """Run several futures/awaitables side by side; resolve to all their results.
 
-    Given a list, the results form a list in matching positions; given a dict, a
-    dict keyed like the input. Resolution waits for the slowest child. If
-    any child fails it fails with the first exception (in ``children`` order); later
-    exceptions are logged unless they are instances of ``quiet_exceptions``.
-    Yielding a list or dict in a :func:`coroutine` calls this implicitly.
+    A list gives a list of results in the same positions, a dict a dict with the
+    same keys. The returned Future settles once every child has finished, even
+    when some fail: it then raises the exception of the earliest failed child in
+    ``children`` order, and the other failures are logged unless they are
+    instances of ``quiet_exceptions``. Cancelling the returned Future leaves the
+    children alone. Yielding a list or dict in a :func:`~squall.gen.coroutine`
+    goes through here.
     """
-    return multi_future(children, quiet_exceptions=quiet_exceptions)
+    if isinstance(children, Mapping):
+        keys: list[Any] | None = list(children)
+        parts = [convert_yielded(child) for child in children.values()]
+    else:
+        keys = None
+        parts = [convert_yielded(child) for child in children]
+    combined: Future[Any] = Future()
+    pending = {part for part in parts if not part.done()}
+    if not pending:
+        _collect(combined, parts, keys, quiet_exceptions)
+        return combined
+    left = len(pending)
+
+    def count_down(_part: object) -> None:
+        nonlocal left
+        left -= 1
+        if not left:
+            _collect(combined, parts, keys, quiet_exceptions)
+
+    for part in pending:
+        part.add_done_callback(count_down)
+    return combined
 
 
 def multi_future(
     children: Sequence[_Yieldable] | Mapping[Any, _Yieldable],
     quiet_exceptions: _QuietSpec = (),
 ) -> Future[Any]:
-    """Same as :func:`multi` (kept for compatibility with Tornado 4.x code)."""
-    if isinstance(children, Mapping):
-        keys: list[Any] | None = list(children.keys())
-        children_seq: Sequence[Any] = list(children.values())
+    """The same as :func:`multi`, under the name Tornado 4 used."""
+    return multi(children, quiet_exceptions)
+
+
+# Lists and dicts yielded in generator coroutines are waited on as a group.
+convert_yielded.register(list, multi)
+convert_yielded.register(dict, multi)
+
+
+def _collect(
+    combined: Future[Any],
+    parts: list[Future[Any]],
+    keys: list[Any] | None,
+    quiet: _QuietSpec,
+) -> None:
+    """Every part is done: settle ``combined`` from them, in order."""
+    values: list[Any] = []
+    raised: BaseException | None = None
+    for part in parts:
+        try:
+            values.append(part.result())
+        except (Exception, asyncio.CancelledError) as error:
+            if raised is None:
+                raised = error
+            elif error is not raised and not isinstance(error, quiet):
+                app_log.error(
+                    "Multiple exceptions in multi(): this one is not re-raised", exc_info=error
+                )
+    if raised is None:
+        future_set_result_unless_cancelled(
+            combined, values if keys is None else dict(zip(keys, values, strict=True))
+        )
+    elif isinstance(raised, asyncio.CancelledError):
+        combined.cancel()
     else:
-        keys = None
-        children_seq = children
-    children_futs = [convert_yielded(child) for child in children_seq]
-    unfinished = set(children_futs)
-    future: Future[Any] = Future()
-    if not children_futs:
-        future_set_result_unless_cancelled(future, {} if keys is not None else [])
-        return future
-
-    def callback(fut: Future[Any]) -> None:
-        unfinished.discard(fut)
-        if unfinished:
-            return
-        results: list[Any] = []
-        for f in children_futs:
-            try:
-                results.append(f.result())
-            except (Exception, asyncio.CancelledError) as e:
-                if future.done():
-                    if not isinstance(e, quiet_exceptions):
-                        app_log.error("Multiple exceptions in yield list", exc_info=True)
-                else:
-                    future_set_exc_info(future, sys.exc_info())
-        if not future.done():
-            if keys is not None:
-                future_set_result_unless_cancelled(future, dict(zip(keys, results, strict=True)))
-            else:
-                future_set_result_unless_cancelled(future, results)
-
-    listening: set[Future[Any]] = set()
-    for f in children_futs:
-        if f not in listening:
-            listening.add(f)
-            future_add_done_callback(f, callback)
-    return future
+        future_set_exception_unless_cancelled(combined, raised)
 
 
 def with_timeout(
@@ -110,118 +128,119 @@ def with_timeout(
     future: _Yieldable,
     quiet_exceptions: _QuietSpec = (),
 ) -> Future[Any]:
-    """Give ``future`` (or any yieldable) a deadline.
+    """Wrap ``future`` (or any yieldable) in a Future that gives up at a deadline.
 
-    ``timeout`` is an absolute deadline on :meth:`squall.ioloop.IOLoop.time`'s clock, or a
-    :class:`datetime.timedelta` from now. If the deadline comes first, the Future this
-    returns raises :class:`squall.util.TimeoutError`; the wrapped future is *not* cancelled, and an
-    exception it raises later is logged unless it is one of ``quiet_exceptions``.
+    ``timeout`` is either a :class:`datetime.timedelta` from now or an absolute
+    time on the loop's clock (:meth:`squall.ioloop.IOLoop.time`). Should the
+    deadline pass first, the returned Future raises :class:`squall.util.TimeoutError`
+    while ``future`` itself is *not* cancelled and keeps running; if it later fails,
+    its exception is logged unless it is cancellation or an instance of
+    ``quiet_exceptions``. Otherwise the returned Future takes on ``future``'s outcome.
     """
-    future_converted = convert_yielded(future)
-    result: Future[Any] = Future()
-    chain_future(future_converted, result)
-    io_loop = IOLoop.current()
-    assert io_loop is not None
+    inner = convert_yielded(future)
+    outer: Future[Any] = Future()
+    if inner.done():
+        chain_future(inner, outer)
+        return outer
+    loop = outer.get_loop()
 
-    def error_callback(fut: Future[Any]) -> None:
-        try:
-            fut.result()
-        except asyncio.CancelledError:
-            pass
-        except Exception as e:
-            if not isinstance(e, quiet_exceptions):
-                app_log.error("Exception in Future %r after timeout", fut, exc_info=True)
+    def expire() -> None:
+        if not outer.done():
+            outer.set_exception(TimeoutError("Timeout"))
 
-    def timeout_callback() -> None:
-        if not result.done():
-            result.set_exception(TimeoutError("Timeout"))
-        # The wrapped future's failure would otherwise go unobserved.
-        future_add_done_callback(future_converted, error_callback)
+    if isinstance(timeout, datetime.timedelta):
+        timer = loop.call_later(timeout.total_seconds(), expire)
+    elif isinstance(timeout, (int, float)):
+        timer = loop.call_at(timeout, expire)
+    else:
+        raise TypeError(f"with_timeout() needs a deadline or a timedelta, not {timeout!r}")
 
-    timeout_handle = io_loop.add_timeout(timeout, timeout_callback)
-    future_add_done_callback(future_converted, lambda _: io_loop.remove_timeout(timeout_handle))
-    return result
+    def inner_done(done: Future[Any]) -> None:
+        timer.cancel()
+        if not outer.done():
+            chain_future(done, outer)
+        elif not outer.cancelled() and not done.cancelled():
+            # ``outer`` timed out earlier: nobody else will ever see this failure.
+            late = done.exception()
+            if late is not None and not isinstance(late, quiet_exceptions):
+                app_log.error("%r raised after timeout", done, exc_info=late)
+
+    inner.add_done_callback(inner_done)
+    return outer
 
 
 def sleep(duration: float) -> Future[None]:
-    """Non-blocking pause: a Future that gets the result None ``duration`` seconds from now.
+    """A Future resolving to None after ``duration`` seconds, without blocking the loop.
 
-    ``yield gen.sleep(0.5)`` in a coroutine is the non-blocking ``time.sleep``.
+    ``yield gen.sleep(1)`` (or ``await``) is the coroutine's ``time.sleep(1)``.
     """
-    f: Future[None] = Future()
-    io_loop = IOLoop.current()
-    assert io_loop is not None
-    io_loop.call_later(duration, lambda: future_set_result_unless_cancelled(f, None))
-    return f
+    pause: Future[None] = Future()
+    pause.get_loop().call_later(duration, future_set_result_unless_cancelled, pause, None)
+    return pause
 
 
 class WaitIterator:
-    """Yield futures in the order they finish, telling which one finished.
+    """Hand out the outcomes of several futures in the order they finish.
 
-    Pass futures positionally (``current_index`` is the position) or by keyword
-    (``current_index`` is the key), not both (:class:`ValueError`). Use::
+    Give the futures positionally (:attr:`current_index` is then the position) or
+    as keywords (:attr:`current_index` is the keyword), never both
+    (:class:`ValueError`). Loop with::
 
-        wait = gen.WaitIterator(f1, f2)
-        while not wait.done():
-            result = yield wait.next()  # or await wait.next()
+        waiter = gen.WaitIterator(f1, f2)
+        while not waiter.done():
+            result = await waiter.next()   # or ``yield waiter.next()``
 
-    or ``async for result in gen.WaitIterator(f1, f2)``. A failed future raises from
-    ``next()``; iteration may continue after it. After each step,
-    ``current_future`` holds the input future whose outcome was just delivered.
+    or ``async for result in gen.WaitIterator(f1, f2)``. A future that failed makes
+    ``next()`` raise its exception, and iterating may go on afterwards. Once a
+    result is delivered, :attr:`current_future` is the input future it came from;
+    both attributes go back to None when :meth:`done` reports the end.
     """
-
-    _unfinished: dict[Future[Any], Any]
 
     def __init__(self, *args: Future[Any], **kwargs: Future[Any]) -> None:
         if args and kwargs:
-            raise ValueError("You must provide args or kwargs, not both")
-        pairs: list[tuple[Future[Any], Any]]
-        if kwargs:
-            pairs = [(convert_yielded(f), k) for k, f in kwargs.items()]
-        else:
-            pairs = [(convert_yielded(f), i) for i, f in enumerate(args)]
-        self._unfinished = dict(pairs)
-        self._finished: collections.deque[Future[Any]] = collections.deque()
+            raise ValueError("WaitIterator takes futures by position or by keyword, not both")
+        labelled = kwargs.items() if kwargs else enumerate(args)
+        self._label = {convert_yielded(fut): label for label, fut in labelled}
+        self._ready: collections.deque[Future[Any]] = collections.deque()
+        self._waiter: Future[Any] | None = None
         self.current_index: Any = None
         self.current_future: Future[Any] | None = None
-        self._running_future: Future[Any] | None = None
-        for fut, _ in pairs:
-            future_add_done_callback(fut, self._done_callback)
+        for fut in self._label:
+            future_add_done_callback(fut, self._arrived)
 
     def done(self) -> bool:
-        """Return True when every future has been returned by :meth:`next`."""
-        if self._finished or self._unfinished:
+        """True once :meth:`next` has delivered every future (and clears ``current_*``)."""
+        if self._label:
             return False
         self.current_index = self.current_future = None
         return True
 
     def next(self) -> Future[Any]:
-        """Await this to get the outcome of whichever remaining future completes first."""
-        self._running_future = Future()
-        if self._finished:
-            return self._return_result(self._finished.popleft())
-        return self._running_future
-
-    def _done_callback(self, done: Future[Any]) -> None:
-        if self._running_future is not None and not self._running_future.done():
-            self._return_result(done)
+        """A Future taking on the outcome of the next input future to finish."""
+        waiter: Future[Any] = Future()
+        if self._ready:
+            self._deliver(self._ready.popleft(), waiter)
         else:
-            self._finished.append(done)
+            self._waiter = waiter
+        return waiter
 
-    def _return_result(self, done: Future[Any]) -> Future[Any]:
-        running = self._running_future
-        if running is None:
-            raise Exception("no future is running")
-        chain_future(done, running)
-        self._running_future = None
-        self.current_future = done
-        self.current_index = self._unfinished.pop(done)
-        return running
+    def _arrived(self, fut: Future[Any]) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            self._ready.append(fut)
+        else:
+            self._waiter = None
+            self._deliver(fut, waiter)
+
+    def _deliver(self, fut: Future[Any], waiter: Future[Any]) -> None:
+        self.current_future = fut
+        self.current_index = self._label.pop(fut)
+        chain_future(fut, waiter)
 
     def __aiter__(self) -> WaitIterator:
         return self
 
     def __anext__(self) -> Awaitable[Any]:
         if self.done():
-            raise StopAsyncIteration()
+            raise StopAsyncIteration
         return self.next()
