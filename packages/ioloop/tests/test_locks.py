@@ -143,19 +143,19 @@ def test_semaphore_acquire_timeout(io_loop):
         # The timed-out waiter must not swallow a later release.
         sem.release()
         await sem.acquire(timeout=datetime.timedelta(seconds=5))
-        return sem._value
+        return repr(sem)
 
-    assert io_loop.run_sync(main) == 0
+    assert io_loop.run_sync(main).endswith("[locked]>")
 
 
 def test_semaphore_async_with(io_loop):
     async def main():
         sem = Semaphore(1)
         async with sem:
-            assert sem._value == 0
-        return sem._value
+            assert repr(sem).endswith("[locked]>")
+        return repr(sem)
 
-    assert io_loop.run_sync(main) == 1
+    assert io_loop.run_sync(main).endswith("[unlocked,value:1]>")
 
 
 def test_semaphore_with_yield_acquire_in_generator_coroutine(io_loop):
@@ -164,10 +164,11 @@ def test_semaphore_with_yield_acquire_in_generator_coroutine(io_loop):
     @gen.coroutine
     def f():
         with (yield sem.acquire()):
-            inside = sem._value
-        return inside, sem._value
+            inside = repr(sem)
+        return inside, repr(sem)
 
-    assert io_loop.run_sync(f) == (0, 1)
+    inside, after = io_loop.run_sync(f)
+    assert inside.endswith("[locked]>") and after.endswith("[unlocked,value:1]>")
 
 
 def test_semaphore_plain_with_raises():
