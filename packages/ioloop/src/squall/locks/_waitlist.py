@@ -108,6 +108,8 @@ class _WaitList(Generic[_R]):
 
     def wake_all(self, value: _R) -> None:
         """Resolve every pending future with ``value`` and empty the list."""
+        if not self._entries:
+            return
         entries, self._entries = self._entries, collections.deque()
         for fut, timer, _ in entries:
             if not fut.done():
