@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 
 import pytest
@@ -193,3 +194,219 @@ def test_producer_consumer(io_loop):
         return out
 
     assert io_loop.run_sync(main) == list(range(10))
+
+
+# -- Timeouts, ordering, cancellation and subclass hooks --------------------------------
+
+
+async def _spin(n=5):
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+def test_get_timeout_as_loop_deadline(io_loop):
+    async def main():
+        q = Queue()
+        with pytest.raises(TimeoutError):
+            await q.get(timeout=io_loop.time() + 0.005)
+        return q.qsize(), str(q)
+
+    assert io_loop.run_sync(main) == (0, "<Queue maxsize=0>")
+
+
+def test_put_timeout_as_timedelta_drops_the_item(io_loop):
+    async def main():
+        q = Queue(maxsize=1)
+        q.put_nowait("kept")
+        with pytest.raises(TimeoutError):
+            await q.put("dropped", timeout=SHORT)
+        first = q.get_nowait()
+        return first, q.empty()
+
+    assert io_loop.run_sync(main) == ("kept", True)
+
+
+def test_cancelled_getter_does_not_swallow_item(io_loop):
+    async def main():
+        q = Queue()
+        gone = q.get()
+        live = q.get()
+        gone.cancel()
+        q.put_nowait("a")
+        return await live, gone.cancelled()
+
+    assert io_loop.run_sync(main) == ("a", True)
+
+
+def test_cancelled_putter_item_is_not_added(io_loop):
+    async def main():
+        q = Queue(maxsize=1)
+        q.put_nowait(1)
+        gone = q.put(2)
+        live = q.put(3)
+        gone.cancel()
+        assert q.get_nowait() == 1
+        await live
+        return q.get_nowait(), q.empty()
+
+    assert io_loop.run_sync(main) == (3, True)
+
+
+def test_getters_are_served_in_arrival_order(io_loop):
+    async def main():
+        q = Queue()
+        getters = [q.get() for _ in range(3)]
+        assert "getters[3]" in str(q)
+        for item in "xyz":
+            q.put_nowait(item)
+        return [await g for g in getters]
+
+    assert io_loop.run_sync(main) == ["x", "y", "z"]
+
+
+def test_putters_are_admitted_in_arrival_order(io_loop):
+    async def main():
+        q = Queue(maxsize=1)
+        q.put_nowait(0)
+        putters = [q.put(i) for i in (1, 2, 3)]
+        assert "putters[3]" in str(q)
+        out = []
+        for _ in range(4):
+            out.append(await q.get())
+        await gen.multi(putters)
+        return out
+
+    assert io_loop.run_sync(main) == [0, 1, 2, 3]
+
+
+def test_get_nowait_admits_a_waiting_putter(io_loop):
+    async def main():
+        q = Queue(maxsize=2)
+        q.put_nowait("a")
+        q.put_nowait("b")
+        putter = q.put("c")
+        assert q.get_nowait() == "a"
+        assert putter.done() and q.full() and q.qsize() == 2
+        return [q.get_nowait(), q.get_nowait()]
+
+    assert io_loop.run_sync(main) == ["b", "c"]
+
+
+def test_priority_queue_counts_a_waiting_putter_when_picking(io_loop):
+    async def main():
+        q = PriorityQueue(maxsize=1)
+        q.put_nowait((5, "low"))
+        putter = q.put((0, "urgent"))
+        first = await q.get()
+        await putter
+        return first, q.get_nowait()
+
+    assert io_loop.run_sync(main) == ((0, "urgent"), (5, "low"))
+
+
+def test_lifo_queue_with_waiting_getter_and_limit(io_loop):
+    async def main():
+        q = LifoQueue(maxsize=2)
+        getter = q.get()
+        q.put_nowait("handed")
+        assert await getter == "handed" and q.empty()
+        q.put_nowait(1)
+        q.put_nowait(2)
+        with pytest.raises(QueueFull):
+            q.put_nowait(3)
+        return [q.get_nowait(), q.get_nowait()]
+
+    assert io_loop.run_sync(main) == [2, 1]
+
+
+def test_subclass_storage_hooks_are_used(io_loop):
+    class UpperQueue(Queue):
+        def _init(self):
+            self._queue = []
+
+        def _put(self, item):
+            self._queue.append(item.upper())
+
+        def _get(self):
+            return self._queue.pop(0) + "!"
+
+    async def main():
+        q = UpperQueue()
+        waiting = q.get()
+        q.put_nowait("a")  # handed to the getter through _put/_get
+        q.put_nowait("b")
+        return await waiting, q.get_nowait(), q.qsize()
+
+    assert io_loop.run_sync(main) == ("A!", "B!", 0)
+
+
+def test_item_handed_to_getter_still_needs_task_done(io_loop):
+    async def main():
+        q = Queue()
+        getter = q.get()
+        q.put_nowait("x")
+        await getter
+        joined = q.join()
+        await _spin()
+        pending = not joined.done()
+        q.task_done()
+        await joined
+        with pytest.raises(ValueError):
+            q.task_done()
+        return pending
+
+    assert io_loop.run_sync(main) is True
+
+
+def test_join_waits_for_every_task_done_and_times_out_with_deadline(io_loop):
+    async def main():
+        q = Queue()
+        q.put_nowait(1)
+        q.put_nowait(2)
+        q.get_nowait()
+        q.get_nowait()
+        q.task_done()
+        with pytest.raises(TimeoutError):
+            await q.join(timeout=io_loop.time() + 0.005)
+        joined = q.join(timeout=datetime.timedelta(seconds=30))
+        q.task_done()
+        await joined
+        await q.join()  # and again at once
+        return str(q)
+
+    assert io_loop.run_sync(main) == "<Queue maxsize=0>"
+
+
+def test_async_for_yields_items_as_they_arrive(io_loop):
+    async def main():
+        q = Queue()
+        seen = []
+
+        async def consume():
+            async for item in q:
+                seen.append(item)
+                if item == "stop":
+                    return
+
+        task = asyncio.ensure_future(consume())
+        for item in ("a", "b", "stop"):
+            await q.put(item)
+            await _spin()
+        await task
+        return seen
+
+    assert io_loop.run_sync(main) == ["a", "b", "stop"]
+
+
+def test_get_with_timeout_of_wrong_type_is_rejected(io_loop):
+    async def main():
+        with pytest.raises(TypeError):
+            Queue().get(timeout="later")
+
+    io_loop.run_sync(main)
+
+
+def test_queue_exceptions_are_plain_exceptions():
+    assert issubclass(QueueEmpty, Exception) and issubclass(QueueFull, Exception)
+    with pytest.raises(QueueEmpty):
+        Queue().get_nowait()

@@ -3,45 +3,32 @@
 
 They are not thread-safe (like asyncio's) and, unlike asyncio's, every wait accepts a
 ``timeout``: an absolute :meth:`IOLoop.time() <squall.ioloop.IOLoop.time>` deadline or a
-:class:`datetime.timedelta` from now.
+:class:`datetime.timedelta` from now. All of them park their waiters on one shared
+helper, :class:`~squall.locks._waitlist._WaitList`, which hands each notification,
+permit or flag change straight to the oldest waiter that is still waiting.
 """
 
 from __future__ import annotations
 
-import collections
-import datetime
+import asyncio
 import types
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, cast
 
-from squall.concurrent import Future, future_set_result_unless_cancelled
-from squall.gen import with_timeout
-from squall.ioloop import IOLoop
-from squall.util import TimeoutError
+from ._waitlist import _expire_with_false, _ready, _Timeout, _WaitList
 
 __all__ = ["BoundedSemaphore", "Condition", "Event", "Lock", "Semaphore"]
 
-_Timeout = float | datetime.timedelta
-
-
-def _current_loop() -> IOLoop:
-    io_loop = IOLoop.current()
-    assert io_loop is not None
-    return io_loop
-
 
 class _TimeoutGarbageCollector:
-    """Drop waiters that timed out, every so often, so the waiter deque cannot grow forever."""
+    """Shared base of :class:`Condition` and :class:`Semaphore`: owns their wait list.
+
+    (The name is kept for API compatibility; expired waiters are dropped by the
+    wait list itself.)
+    """
 
     def __init__(self) -> None:
-        self._waiters: collections.deque[Future[Any]] = collections.deque()
-        self._timeouts = 0
-
-    def _garbage_collect(self) -> None:
-        self._timeouts += 1
-        if self._timeouts > 100:
-            self._timeouts = 0
-            self._waiters = collections.deque(w for w in self._waiters if not w.done())
+        self._waiters: _WaitList[Any] = _WaitList()
 
 
 class Condition(_TimeoutGarbageCollector):
@@ -52,41 +39,24 @@ class Condition(_TimeoutGarbageCollector):
     """
 
     def __repr__(self) -> str:
-        result = f"<{self.__class__.__name__}"
-        if self._waiters:
-            result += f" waiters[{len(self._waiters)}]"
-        return result + ">"
+        parked = len(self._waiters)
+        return (
+            f"<{type(self).__name__} waiters[{parked}]>" if parked else f"<{type(self).__name__}>"
+        )
 
     def wait(self, timeout: _Timeout | None = None) -> Awaitable[bool]:
         """Wait for :meth:`notify`; resolves True, or False if ``timeout`` passes first."""
-        waiter: Future[bool] = Future()
-        self._waiters.append(waiter)
-        if timeout is not None:
-
-            def on_timeout() -> None:
-                if not waiter.done():
-                    future_set_result_unless_cancelled(waiter, False)
-                self._garbage_collect()
-
-            io_loop = _current_loop()
-            handle = io_loop.add_timeout(timeout, on_timeout)
-            waiter.add_done_callback(lambda _: io_loop.remove_timeout(handle))
-        return waiter
+        return self._waiters.park(timeout, _expire_with_false)
 
     def notify(self, n: int = 1) -> None:
-        """Wake up to ``n`` waiters."""
-        waiters = []
-        while n and self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():  # it may have timed out
-                n -= 1
-                waiters.append(waiter)
-        for waiter in waiters:
-            future_set_result_unless_cancelled(waiter, True)
+        """Wake up to ``n`` waiters, oldest first (expired or cancelled ones do not count)."""
+        wake = self._waiters.wake
+        while n > 0 and wake(True):
+            n -= 1
 
     def notify_all(self) -> None:
         """Wake up every waiter."""
-        self.notify(len(self._waiters))
+        self._waiters.wake_all(True)
 
 
 class Event:
@@ -97,42 +67,33 @@ class Event:
     """
 
     def __init__(self) -> None:
-        self._value = False
-        self._waiters: set[Future[None]] = set()
+        self._flag = False
+        self._waiters: _WaitList[None] = _WaitList()
 
     def __repr__(self) -> str:
-        return f"<{self.__class__.__name__} {'set' if self.is_set() else 'clear'}>"
+        return f"<{type(self).__name__} {'set' if self._flag else 'clear'}>"
 
     def is_set(self) -> bool:
         """Whether :meth:`set` has been called since the last :meth:`clear`."""
-        return self._value
+        return self._flag
 
     def set(self) -> None:
         """Set the flag and wake every waiter; later :meth:`wait` calls return at once."""
-        if not self._value:
-            self._value = True
-            for fut in self._waiters:
-                if not fut.done():
-                    fut.set_result(None)
+        self._flag = True
+        self._waiters.wake_all(None)
 
     def clear(self) -> None:
         """Reset the flag: :meth:`wait` blocks again until :meth:`set`."""
-        self._value = False
+        self._flag = False
 
     def wait(self, timeout: _Timeout | None = None) -> Awaitable[None]:
-        """Block the caller until :meth:`set`; on ``timeout``, raise :class:`TimeoutError`."""
-        fut: Future[None] = Future()
-        if self._value:
-            fut.set_result(None)
-            return fut
-        self._waiters.add(fut)
-        fut.add_done_callback(self._waiters.discard)
-        if timeout is None:
-            return fut
-        timeout_fut = with_timeout(timeout, fut)
-        # Stop waiting on the inner future once the timeout fires (or the caller cancels).
-        timeout_fut.add_done_callback(lambda tf: fut.cancel() if not fut.done() else None)
-        return timeout_fut
+        """Block the caller until :meth:`set`; on ``timeout``, raise :class:`TimeoutError`.
+
+        Cancelling the returned future abandons just this wait.
+        """
+        if self._flag:
+            return _ready(None)
+        return self._waiters.park(timeout)
 
 
 class _ReleasingContextManager:
@@ -144,7 +105,7 @@ class _ReleasingContextManager:
         self._obj = obj
 
     def __enter__(self) -> None:
-        pass
+        return None
 
     def __exit__(
         self,
@@ -155,63 +116,64 @@ class _ReleasingContextManager:
         self._obj.release()
 
 
+async def _enter(owner: Semaphore | Lock) -> None:
+    """``async with`` entry that never leaks the resource when the task is cancelled."""
+    grant = cast("asyncio.Future[_ReleasingContextManager]", owner.acquire())
+    try:
+        await grant
+    except BaseException:
+        # cancel() fails only if the grant already settled; if it settled with the
+        # resource (not by being cancelled), hand the resource back.
+        if not grant.cancel() and not grant.cancelled():
+            owner.release()
+        raise
+
+
+def _sync_with_refused(kind: str) -> RuntimeError:
+    return RuntimeError(f"{kind} must be used with 'async with', not a plain 'with'")
+
+
 class Semaphore(_TimeoutGarbageCollector):
     """A counter: :meth:`acquire` decrements it (waiting at zero), :meth:`release` increments.
 
     Use ``async with sem:`` or ``await sem.acquire()`` ... ``sem.release()``; the
-    generator-coroutine form ``with (yield sem.acquire()):`` also works. Raises
-    :class:`ValueError` for a negative initial ``value``.
+    generator-coroutine form ``with (yield sem.acquire()):`` also works. Waiters are
+    served in FIFO order. Raises :class:`ValueError` for a negative initial ``value``.
     """
 
     def __init__(self, value: int = 1) -> None:
-        super().__init__()
         if value < 0:
-            raise ValueError("semaphore initial value must be >= 0")
-        self._value = value
+            raise ValueError(f"a semaphore cannot start below zero (got {value})")
+        super().__init__()
+        self._free = value
+        self._grant = _ReleasingContextManager(self)
 
     def __repr__(self) -> str:
-        res = super().__repr__()
-        extra = "locked" if self._value == 0 else f"unlocked,value:{self._value}"
-        if self._waiters:
-            extra = f"{extra},waiters:{len(self._waiters)}"
-        return f"<{res[1:-1]} [{extra}]>"
+        state = f"unlocked,value:{self._free}" if self._free else "locked"
+        parked = len(self._waiters)
+        if parked:
+            state += f",waiters:{parked}"
+        return f"<{type(self).__name__} at {id(self):#x} [{state}]>"
 
     def release(self) -> None:
         """Add one to the counter, letting the longest-waiting :meth:`acquire` proceed."""
-        self._value += 1
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                self._value -= 1
-                # The waiter gets a context manager that releases on exit.
-                waiter.set_result(_ReleasingContextManager(self))
-                break
+        # A permit goes straight to a waiter if there is one; otherwise it is banked.
+        if not self._waiters.wake(self._grant):
+            self._free += 1
 
     def acquire(self, timeout: _Timeout | None = None) -> Awaitable[_ReleasingContextManager]:
         """Decrement the counter, waiting while it is zero.
 
-        Raises :class:`TimeoutError` if ``timeout`` passes first.
+        Raises :class:`TimeoutError` if ``timeout`` passes first; a waiter that timed
+        out or was cancelled never consumes a later :meth:`release`.
         """
-        waiter: Future[_ReleasingContextManager] = Future()
-        if self._value > 0:
-            self._value -= 1
-            waiter.set_result(_ReleasingContextManager(self))
-            return waiter
-        self._waiters.append(waiter)
-        if timeout is not None:
-
-            def on_timeout() -> None:
-                if not waiter.done():
-                    waiter.set_exception(TimeoutError())
-                self._garbage_collect()
-
-            io_loop = _current_loop()
-            handle = io_loop.add_timeout(timeout, on_timeout)
-            waiter.add_done_callback(lambda _: io_loop.remove_timeout(handle))
-        return waiter
+        if self._free > 0:
+            self._free -= 1
+            return _ready(self._grant)
+        return self._waiters.park(timeout)
 
     def __enter__(self) -> None:
-        raise RuntimeError("Use 'async with' instead of 'with' for Semaphore")
+        raise _sync_with_refused("Semaphore")
 
     def __exit__(
         self,
@@ -219,10 +181,10 @@ class Semaphore(_TimeoutGarbageCollector):
         value: BaseException | None,
         traceback: types.TracebackType | None,
     ) -> None:
-        self.__enter__()
+        raise _sync_with_refused("Semaphore")
 
     async def __aenter__(self) -> None:
-        await self.acquire()
+        await _enter(self)
 
     async def __aexit__(
         self,
@@ -236,17 +198,17 @@ class Semaphore(_TimeoutGarbageCollector):
 class BoundedSemaphore(Semaphore):
     """A :class:`Semaphore` that refuses to be released above its initial value.
 
-    :meth:`release` raises :class:`ValueError` ("Semaphore released too many times").
+    Such a :meth:`release` raises :class:`ValueError`.
     """
 
     def __init__(self, value: int = 1) -> None:
         super().__init__(value=value)
-        self._initial_value = value
+        self._ceiling = value
 
     def release(self) -> None:
         """Give back one unit; exceeding the starting count is refused with ValueError."""
-        if self._value >= self._initial_value:
-            raise ValueError("Semaphore released too many times")
+        if self._free >= self._ceiling:
+            raise ValueError(f"BoundedSemaphore released too many times (limit {self._ceiling})")
         super().release()
 
 
@@ -260,24 +222,33 @@ class Lock:
     """
 
     def __init__(self) -> None:
-        self._block = BoundedSemaphore(value=1)
+        self._held = False
+        self._waiters: _WaitList[_ReleasingContextManager] = _WaitList()
+        self._grant = _ReleasingContextManager(self)
 
     def __repr__(self) -> str:
-        return f"<{self.__class__.__name__} _block={self._block}>"
+        state = "locked" if self._held else "unlocked"
+        parked = len(self._waiters)
+        if parked:
+            state += f", {parked} waiting"
+        return f"<{type(self).__name__} {state}>"
 
     def acquire(self, timeout: _Timeout | None = None) -> Awaitable[_ReleasingContextManager]:
         """Block the caller until it holds the lock; on ``timeout``, raise :class:`TimeoutError`."""
-        return self._block.acquire(timeout)
+        if self._held:
+            return self._waiters.park(timeout)
+        self._held = True
+        return _ready(self._grant)
 
     def release(self) -> None:
         """Release the lock, waking the next waiter. RuntimeError if it is not locked."""
-        try:
-            self._block.release()
-        except ValueError:
-            raise RuntimeError("release unlocked lock")
+        if not self._held:
+            raise RuntimeError("cannot release unlocked lock")
+        # Ownership passes directly to the oldest live waiter, if any.
+        self._held = self._waiters.wake(self._grant)
 
     def __enter__(self) -> None:
-        raise RuntimeError("Use `async with` instead of `with` for Lock")
+        raise _sync_with_refused("Lock")
 
     def __exit__(
         self,
@@ -285,10 +256,10 @@ class Lock:
         value: BaseException | None,
         tb: types.TracebackType | None,
     ) -> None:
-        self.__enter__()
+        raise _sync_with_refused("Lock")
 
     async def __aenter__(self) -> None:
-        await self.acquire()
+        await _enter(self)
 
     async def __aexit__(
         self,

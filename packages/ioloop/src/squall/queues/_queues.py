@@ -5,25 +5,28 @@ to feed a queue from another thread). Every blocking call takes a ``timeout``: a
 absolute :meth:`IOLoop.time() <squall.ioloop.IOLoop.time>` deadline or a
 :class:`datetime.timedelta`; when it expires, the pending call ends in
 :class:`squall.util.TimeoutError`.
+
+Blocked getters, putters and joiners wait on the same wait-list helper as
+:mod:`squall.locks`: an item (or a free slot) is handed straight to the oldest caller
+still waiting, so a call that timed out or was cancelled never swallows one.
+Storage goes through three overridable hooks, ``_init()``, ``_put(item)`` and
+``_get()``, working on ``self._queue``; :class:`PriorityQueue` and
+:class:`LifoQueue` are nothing more than other choices of those hooks.
 """
 
 from __future__ import annotations
 
 import collections
-import datetime
 import heapq
 from collections.abc import Awaitable
 from typing import Any, Generic, TypeVar
 
-from squall.concurrent import Future, future_set_result_unless_cancelled
-from squall.ioloop import IOLoop
-from squall.locks import Event
-from squall.util import TimeoutError
+from squall.concurrent import Future
+from squall.locks._waitlist import _ready, _Timeout, _WaitList
 
 __all__ = ["LifoQueue", "PriorityQueue", "Queue", "QueueEmpty", "QueueFull"]
 
 _T = TypeVar("_T")
-_Timeout = float | datetime.timedelta
 
 
 class QueueEmpty(Exception):
@@ -34,28 +37,16 @@ class QueueFull(Exception):
     """Signals that :meth:`Queue.put_nowait` found the queue already holding ``maxsize`` items."""
 
 
-def _set_timeout(future: Future[Any], timeout: _Timeout | None) -> None:
-    if timeout is None:
-        return
-
-    def on_timeout() -> None:
-        if not future.done():
-            future.set_exception(TimeoutError())
-
-    io_loop = IOLoop.current()
-    assert io_loop is not None
-    handle = io_loop.add_timeout(timeout, on_timeout)
-    future.add_done_callback(lambda _: io_loop.remove_timeout(handle))
-
-
 class _QueueIterator(Generic[_T]):
-    __slots__ = ("q",)
+    """``async for`` over a :class:`Queue`: each step is one :meth:`Queue.get`."""
 
-    def __init__(self, q: Queue[_T]) -> None:
-        self.q = q
+    __slots__ = ("_source",)
+
+    def __init__(self, source: Queue[_T]) -> None:
+        self._source = source
 
     def __anext__(self) -> Awaitable[_T]:
-        return self.q.get()
+        return self._source.get()
 
 
 class Queue(Generic[_T]):
@@ -67,21 +58,20 @@ class Queue(Generic[_T]):
     Raises :class:`TypeError` for ``maxsize=None`` and :class:`ValueError` if negative.
     """
 
-    # Exact type is defined by _init() in subclasses.
-    _queue: Any = None
+    # The container made by _init(); its type is up to the subclass.
+    _queue: Any
 
     def __init__(self, maxsize: int = 0) -> None:
         if maxsize is None:
-            raise TypeError("maxsize can't be None")
+            raise TypeError("Queue maxsize must be an int (0 for unbounded), not None")
         if maxsize < 0:
-            raise ValueError("maxsize can't be negative")
+            raise ValueError(f"Queue maxsize cannot be negative (got {maxsize})")
         self._maxsize = maxsize
+        self._getters: _WaitList[_T] = _WaitList()
+        self._putters: _WaitList[None] = _WaitList()
+        self._joiners: _WaitList[None] = _WaitList()
+        self._unfinished = 0
         self._init()
-        self._getters: collections.deque[Future[_T]] = collections.deque()
-        self._putters: collections.deque[tuple[_T, Future[None]]] = collections.deque()
-        self._unfinished_tasks = 0
-        self._finished = Event()
-        self._finished.set()
 
     @property
     def maxsize(self) -> int:
@@ -98,121 +88,119 @@ class Queue(Generic[_T]):
 
     def full(self) -> bool:
         """Return True if the queue holds ``maxsize`` items (never for maxsize 0)."""
-        if self.maxsize == 0:
-            return False
-        return self.qsize() >= self.maxsize
+        return 0 < self._maxsize <= self.qsize()
 
     def put(self, item: _T, timeout: _Timeout | None = None) -> Future[None]:
-        """Add ``item``; the returned Future completes once there was space (or times out)."""
-        future: Future[None] = Future()
-        try:
-            self.put_nowait(item)
-        except QueueFull:
-            self._putters.append((item, future))
-            _set_timeout(future, timeout)
-        else:
-            future.set_result(None)
-        return future
+        """Add ``item``; the returned Future completes once there was space (or times out).
+
+        If ``timeout`` passes first the future fails with :class:`TimeoutError` and
+        ``item`` is not added.
+        """
+        if self.full():
+            # Putters only ever wait behind a full queue, so this keeps them in order.
+            return self._putters.park(timeout, payload=item)
+        self._accept(item)
+        return _ready(None)
 
     def put_nowait(self, item: _T) -> None:
         """Add ``item`` immediately, or raise :class:`QueueFull` when at capacity."""
-        self._consume_expired()
-        if self._getters:
-            assert self.empty(), "queue non-empty, why are getters waiting?"
-            getter = self._getters.popleft()
-            self.__put_internal(item)
-            future_set_result_unless_cancelled(getter, self._get())
-        elif self.full():
-            raise QueueFull
-        else:
-            self.__put_internal(item)
+        if self.full():
+            raise QueueFull(f"queue already holds its maximum of {self._maxsize} items")
+        self._accept(item)
 
     def get(self, timeout: _Timeout | None = None) -> Awaitable[_T]:
-        """Take the next item, waiting while the queue is empty (or until ``timeout``)."""
-        future: Future[_T] = Future()
-        try:
-            future.set_result(self.get_nowait())
-        except QueueEmpty:
-            self._getters.append(future)
-            _set_timeout(future, timeout)
-        return future
+        """Take the next item, waiting while the queue is empty (or until ``timeout``).
+
+        If ``timeout`` passes first the awaitable fails with :class:`TimeoutError`;
+        the next item then goes to the next caller instead.
+        """
+        if self.empty():
+            return self._getters.park(timeout)
+        return _ready(self.get_nowait())
 
     def get_nowait(self) -> _T:
         """Non-waiting :meth:`get`: pops an item now or fails with :class:`QueueEmpty`."""
-        self._consume_expired()
-        if self._putters:
-            assert self.full(), "queue not full, why are putters waiting?"
-            item, putter = self._putters.popleft()
-            self.__put_internal(item)
-            future_set_result_unless_cancelled(putter, None)
-            return self._get()
-        if self.qsize():
-            return self._get()
-        raise QueueEmpty
+        if self.empty():
+            raise QueueEmpty("no item is ready")
+        # A blocked putter's item joins the queue before the pick is made, as if its
+        # put() had succeeded first (this matters for priority and LIFO ordering).
+        putter = self._putters.pop()
+        if putter is not None:
+            self._admit(putter[2])
+            putter[0].set_result(None)
+        return self._get()
 
     def task_done(self) -> None:
         """Mark one fetched item as processed (for :meth:`join`).
 
         Calling it more often than items were added is a :class:`ValueError`.
         """
-        if self._unfinished_tasks <= 0:
-            raise ValueError("task_done() called too many times")
-        self._unfinished_tasks -= 1
-        if self._unfinished_tasks == 0:
-            self._finished.set()
+        if not self._unfinished:
+            raise ValueError("task_done() called too many times for the items put")
+        self._unfinished -= 1
+        if not self._unfinished:
+            self._joiners.wake_all(None)
 
     def join(self, timeout: _Timeout | None = None) -> Awaitable[None]:
-        """Wait until every item put has been processed (:meth:`task_done`)."""
-        return self._finished.wait(timeout)
+        """Wait until every item put has been processed (:meth:`task_done`).
+
+        Raises :class:`TimeoutError` if ``timeout`` passes first.
+        """
+        if self._unfinished:
+            return self._joiners.park(timeout)
+        return _ready(None)
 
     def __aiter__(self) -> _QueueIterator[_T]:
         return _QueueIterator(self)
 
-    # Storage hooks, overridden by PriorityQueue and LifoQueue.
+    def _admit(self, item: _T) -> None:
+        self._unfinished += 1
+        self._put(item)
+
+    def _accept(self, item: _T) -> None:
+        """Store ``item`` (there is room) and serve the oldest live getter, if any."""
+        self._admit(item)
+        # Getters only ever wait on an empty queue, so the item just stored is theirs.
+        getter = self._getters.pop()
+        if getter is not None:
+            getter[0].set_result(self._get())
+
+    # Storage hooks: subclasses override all three to change the ordering.
     def _init(self) -> None:
+        """Create ``self._queue``, the item container."""
         self._queue = collections.deque()
 
+    def _put(self, item: _T) -> None:
+        """Store ``item`` in ``self._queue``."""
+        self._queue.append(item)
+
     def _get(self) -> _T:
+        """Remove and return the next item from ``self._queue`` (never called when empty)."""
         item: _T = self._queue.popleft()
         return item
 
-    def _put(self, item: _T) -> None:
-        self._queue.append(item)
-
-    def __put_internal(self, item: _T) -> None:
-        self._unfinished_tasks += 1
-        self._finished.clear()
-        self._put(item)
-
-    def _consume_expired(self) -> None:
-        # Drop waiters whose futures timed out or were cancelled.
-        while self._putters and self._putters[0][1].done():
-            self._putters.popleft()
-        while self._getters and self._getters[0].done():
-            self._getters.popleft()
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} at {hex(id(self))} {self._format()}>"
+    def _describe(self) -> str:
+        parts = [f"maxsize={self._maxsize!r}"]
+        if self._queue:
+            parts.append(f"queue={self._queue!r}")
+        for label, waiting in (("getters", self._getters), ("putters", self._putters)):
+            count = len(waiting)
+            if count:
+                parts.append(f"{label}[{count}]")
+        if self._unfinished:
+            parts.append(f"tasks={self._unfinished}")
+        return " ".join(parts)
 
     def __str__(self) -> str:
-        return f"<{type(self).__name__} {self._format()}>"
+        return f"<{type(self).__name__} {self._describe()}>"
 
-    def _format(self) -> str:
-        result = f"maxsize={self.maxsize!r}"
-        if getattr(self, "_queue", None):
-            result += f" queue={self._queue!r}"
-        if self._getters:
-            result += f" getters[{len(self._getters)}]"
-        if self._putters:
-            result += f" putters[{len(self._putters)}]"
-        if self._unfinished_tasks:
-            result += f" tasks={self._unfinished_tasks}"
-        return result
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} at {id(self):#x} {self._describe()}>"
 
 
 class PriorityQueue(Queue[_T]):
     """A :class:`Queue` that returns the lowest item first (entries are often tuples
-    like ``(priority, item)``)."""
+    like ``(priority, item)``); kept as a binary heap."""
 
     def _init(self) -> None:
         self._queue = []
@@ -221,19 +209,16 @@ class PriorityQueue(Queue[_T]):
         heapq.heappush(self._queue, item)
 
     def _get(self) -> _T:
-        item: _T = heapq.heappop(self._queue)
-        return item
+        smallest: _T = heapq.heappop(self._queue)
+        return smallest
 
 
 class LifoQueue(Queue[_T]):
-    """A stack-ordered :class:`Queue`: :meth:`Queue.get` hands out the newest item."""
+    """A stack-ordered :class:`Queue`: :meth:`Queue.get` hands out the newest item.
 
-    def _init(self) -> None:
-        self._queue = []
-
-    def _put(self, item: _T) -> None:
-        self._queue.append(item)
+    It shares :class:`Queue`'s deque and ``_put``; only ``_get`` takes from the other end.
+    """
 
     def _get(self) -> _T:
-        item: _T = self._queue.pop()
-        return item
+        newest: _T = self._queue.pop()
+        return newest
