@@ -68,7 +68,7 @@ class Return(Exception):
     """``raise Return(value)`` ends a generator coroutine with ``value`` as its result.
 
     It predates ``return value`` in generators, which does the same and is what new
-    code should use. The value is kept as :attr:`value` and as ``args[0]``.
+    code should use. The value is kept as ``value`` and as ``args[0]``.
     """
 
     def __init__(self, value: Any = None) -> None:
@@ -124,7 +124,7 @@ def coroutine(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
     Calling the result runs ``func`` at once, up to its first ``yield``, in a copy
     of the caller's :mod:`contextvars` context; the rest runs on the event loop.
     Each ``yield`` hands over something :func:`convert_yielded` accepts (a future,
-    an awaitable, a list or dict of them, None or :data:`moment`) and evaluates to
+    an awaitable, a list or dict of them, None or ``moment``) and evaluates to
     its result, or raises its exception inside the generator. ``return value``
     (or ``raise Return(value)``) resolves the Future; an escaping exception fails
     it (:class:`asyncio.CancelledError` cancels it). A function that is not a
@@ -297,7 +297,7 @@ def convert_yielded(yielded: Any) -> Future[Any]:
     asyncio futures (tasks included) come back unchanged; a
     :class:`concurrent.futures.Future` is wrapped with :func:`asyncio.wrap_future`;
     other awaitables (native coroutines and the like) are scheduled with
-    :func:`asyncio.ensure_future`; None and :data:`moment` give :data:`moment`; a
+    :func:`asyncio.ensure_future`; None and ``moment`` give ``moment``; a
     list or dict goes to :func:`~squall.gen.multi`. Anything else raises
     :class:`BadYieldError`. More types can be taught to it with
     ``@convert_yielded.register(SomeType)`` (a :func:`functools.singledispatch`).

@@ -182,8 +182,8 @@ def sleep(duration: float) -> Future[None]:
 class WaitIterator:
     """Hand out the outcomes of several futures in the order they finish.
 
-    Give the futures positionally (:attr:`current_index` is then the position) or
-    as keywords (:attr:`current_index` is the keyword), never both
+    Give the futures positionally (``current_index`` is then the position) or
+    as keywords (``current_index`` is the keyword), never both
     (:class:`ValueError`). Loop with::
 
         waiter = gen.WaitIterator(f1, f2)
@@ -192,7 +192,7 @@ class WaitIterator:
 
     or ``async for result in gen.WaitIterator(f1, f2)``. A future that failed makes
     ``next()`` raise its exception, and iterating may go on afterwards. Once a
-    result is delivered, :attr:`current_future` is the input future it came from;
+    result is delivered, ``current_future`` is the input future it came from;
     both attributes go back to None when :meth:`done` reports the end.
     """
 

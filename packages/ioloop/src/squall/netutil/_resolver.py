@@ -170,7 +170,7 @@ class ThreadedResolver(ExecutorResolver):
         num_threads: the pool's size; only the first instance made in a
             process (or after a fork) decides it.
 
-    :meth:`close` leaves the shared pool running.
+    ``close()`` leaves the shared pool running.
     """
 
     def initialize(self, num_threads: int = 10) -> None:  # type: ignore[override]

@@ -135,7 +135,7 @@ class TCPClient:
     ) -> IOStream:
         """Connects to *host*:*port* and returns the stream.
 
-        *host* is resolved with :attr:`resolver` (limited to family *af*),
+        *host* is resolved with ``resolver`` (limited to family *af*),
         then the addresses are raced as the module describes.  With
         *ssl_options* the result is an :class:`~squall.iostream.SSLIOStream`
         whose handshake has completed, *host* being the name sent for SNI

@@ -40,7 +40,7 @@ def _choice_of(base: type) -> _Choice:
 
 
 def _no_setup(self: Configurable) -> None:
-    """The default :meth:`Configurable.initialize`: nothing to set up."""
+    """Does nothing by default: subclasses override it to take their constructor arguments."""
 
 
 class Configurable:

@@ -60,7 +60,7 @@ def load_translations(directory: str, encoding: str | None = None) -> None:
     other files still load: a name that is not a locale code (a 2- or
     3-letter lowercase language, optionally ``_`` and a 2-letter uppercase
     country or 3-digit region, or any code of
-    :data:`~squall.locale.LOCALE_NAMES`), content that cannot be decoded,
+    ``LOCALE_NAMES``), content that cannot be decoded,
     or a file that cannot be read. Files not ending in ``.csv`` are
     ignored. Every call replaces the previously loaded translations.
 
