@@ -75,6 +75,28 @@ def test_set_default_locale_changes_fallback_and_supported(loaded: None) -> None
     assert squall.locale.get("en_US").code == "pt_BR"
 
 
+def test_repeated_requests_follow_new_default_and_new_translations(tmp_path) -> None:
+    # get() remembers its answers per requested codes; every change of the
+    # supported set or the default must be seen by the next call.
+    assert squall.locale.get("xx", "es-GT").code == "en_US"
+    squall.locale.set_default_locale("de_DE")
+    assert squall.locale.get("xx", "es-GT").code == "de_DE"
+    (tmp_path / "es.csv").write_text('"Yes","Sí"\n', encoding="utf-8")
+    squall.locale.load_translations(str(tmp_path))
+    assert squall.locale.get("xx", "es-GT").code == "es"
+    (tmp_path / "es.csv").unlink()
+    (tmp_path / "es_GT.csv").write_text('"Yes","Sí"\n', encoding="utf-8")
+    squall.locale.load_translations(str(tmp_path))
+    assert squall.locale.get("xx", "es-GT").code == "es_GT"
+
+
+def test_many_distinct_requests_stay_correct(loaded: None) -> None:
+    # More distinct requests than the answer memo holds: answers stay right.
+    for i in range(5000):
+        assert squall.locale.get(f"x{i}", "de").code == "de"
+    assert squall.locale.get("es-gt").code == "es_GT"
+
+
 def test_default_locale_needs_no_translation_file(loaded: None) -> None:
     squall.locale.set_default_locale("pt_BR")
     locale = squall.locale.get("pt_BR")

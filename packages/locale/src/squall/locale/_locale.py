@@ -45,7 +45,7 @@ _Catalogue: TypeAlias = _CSVTable | gettext.NullTranslations
 class _Registry:
     """The process-wide translation state (one instance, ``_registry``)."""
 
-    __slots__ = ("catalogues", "default", "instances", "supported")
+    __slots__ = ("catalogues", "closest", "default", "instances", "supported")
 
     def __init__(self) -> None:
         self.default = "en_US"
@@ -53,10 +53,14 @@ class _Registry:
         self.supported: frozenset[str] = frozenset((self.default,))
         # Locale objects already built, by code.
         self.instances: dict[str, Locale] = {}
+        # get_closest's answers by requested codes (an application asks the
+        # same few Accept-Language combinations over and over).
+        self.closest: dict[tuple[str, ...], str] = {}
 
     def recount(self) -> None:
         """Recompute the supported codes: every catalogue plus the default."""
         self.supported = frozenset(self.catalogues).union((self.default,))
+        self.closest.clear()
 
 
 _registry = _Registry()
@@ -213,6 +217,8 @@ _CLOCKS: dict[str, Callable[[int, int], str]] = {
 _RTL_LANGUAGES = frozenset({"ar", "fa", "he"})
 # Locales whose numbers get thousands separators.
 _GROUPING_LOCALES = frozenset({"en", "en_US"})
+# How many distinct get_closest() requests are remembered before starting over.
+_CLOSEST_MEMO_SIZE = 4096
 _PLAIN_NUMBER = re.compile(r"(-?)([0-9]+)(\.[0-9]*)?")
 
 
@@ -234,11 +240,19 @@ class Locale:
         ``lang_COUNTRY`` (``EN-us`` is tried as ``en_US``, then ``en``). Empty
         codes and codes of more than two parts are skipped.
         """
-        supported = _registry.supported
-        for candidate in _candidates(locale_codes):
-            if candidate in supported:
-                return cls.get(candidate)
-        return cls.get(_registry.default)
+        memo = _registry.closest
+        code = memo.get(locale_codes)
+        if code is None:
+            code = _registry.default
+            supported = _registry.supported
+            for candidate in _candidates(locale_codes):
+                if candidate in supported:
+                    code = candidate
+                    break
+            if len(memo) >= _CLOSEST_MEMO_SIZE:
+                memo.clear()
+            memo[locale_codes] = code
+        return cls.get(code)
 
     @classmethod
     def get(cls, code: str) -> Locale:
@@ -271,6 +285,8 @@ class Locale:
         # language subtag.
         self.rtl = language in _RTL_LANGUAGES
         self._list_separator = " \u0648 " if language == "fa" else ", "
+        self._list_form: str | None = None  # the translated "A and B" form, on first use
+        self._groups_digits = code in _GROUPING_LOCALES
         self._clock = _CLOCKS.get(code, _twenty_four_hour)
         self._months = [self.translate(month) for month in _MONTHS]
         self._weekdays = [self.translate(day) for day in _WEEKDAYS]
@@ -390,13 +406,19 @@ class Locale:
         Unlike Tornado, any iterable is accepted and non-string parts are
         converted with :func:`str`.
         """
-        *leading, last = [str(part) for part in parts] or [""]
-        if not leading:
-            return last
-        return self.translate("%(commas)s and %(last)s") % {
-            "commas": self._list_separator.join(leading),
-            "last": last,
-        }
+        items = parts if type(parts) is list else [*parts]
+        count = len(items)
+        if count < 2:
+            return str(items[0]) if count else ""
+        form = self._list_form
+        if form is None:
+            form = self._list_form = self.translate("%(commas)s and %(last)s")
+        leading = items[:-1]
+        try:
+            commas = self._list_separator.join(leading)
+        except TypeError:  # some part is not a str
+            commas = self._list_separator.join(map(str, leading))
+        return form % {"commas": commas, "last": items[-1]}
 
     def friendly_number(self, value: int) -> str:
         """Return ``value`` with thousands separators ("1,234,567") in English.
@@ -405,8 +427,12 @@ class Locale:
         Tornado, the sign and any fractional part stay out of the grouping
         (Tornado gives "-,123,456" for -123456).
         """
+        if not self._groups_digits:
+            return str(value)
+        if type(value) is int:
+            return f"{value:,}"
         text = str(value)
-        plain = _PLAIN_NUMBER.fullmatch(text) if self.code in _GROUPING_LOCALES else None
+        plain = _PLAIN_NUMBER.fullmatch(text)
         if plain is None:
             return text
         sign, whole, fraction = plain.groups()
@@ -445,13 +471,13 @@ class CSVLocale(Locale):
 
         :raises AssertionError: when ``count`` is missing but ``plural_message`` is set.
         """
-        kind = "unknown"
-        if plural_message is not None:
-            if _needs_count(count, "translate") == 1:
-                kind = "singular"
-            else:
-                kind, message = "plural", plural_message
-        table = self.translations.get(kind)
+        if plural_message is None:
+            table = self.translations.get("unknown")
+        elif count == 1:
+            table = self.translations.get("singular")
+        else:
+            _needs_count(count, "translate")
+            table, message = self.translations.get("plural"), plural_message
         return message if table is None else table.get(message, message)
 
     def pgettext(
