@@ -42,6 +42,7 @@ Policy (fixed, not configurable):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 from squall.httputil._errors import HTTPOutputError
@@ -695,16 +696,15 @@ class H1Writer:
         if self._mode != _IDLE:
             raise HTTPOutputError("head() before the previous message was ended")
         joined = headers._joined
+        first = "%s %s %s\r\n" % start_line  # noqa: UP031 (one C call for either tuple)
         if self._client:
-            method, target, version = start_line  # type: ignore[misc]
-            first = f"{method} {target} {version}\r\n"
-            mode = self._request_mode(method, joined)
+            mode = self._request_mode(start_line[0], joined)
         else:
-            version, code, reason = start_line  # type: ignore[misc]
-            first = f"{version} {code} {reason}\r\n"
+            code = cast(int, start_line[1])
             if code < 200:
+                # Informational: no body, and the real response follows.
                 text = first + "".join([f"{k}: {v}\r\n" for k, v in headers.get_all()])
-                return self._encode(text + "\r\n", text.count("\n"))
+                return self._encode(text + "\r\n", 2 + sum(1 for _ in headers.get_all()))
             mode = self._response_mode(code, request_method, joined, peer_version)
         extra = ""
         if mode == _CHUNKED and "Transfer-Encoding" not in joined:

@@ -21,8 +21,9 @@ __all__ = ["HTTPHeaders"]
 # RFC 9110 section 5.6.2: token = 1*tchar.
 _TCHAR = r"!#$%&'*+.^_`|~0-9A-Za-z-"
 _TOKEN_RE = re.compile(f"[{_TCHAR}]+")
-# A field value holds visible characters, SP, HTAB and obs-text; no other controls.
-_FIELD_CHARS = r"\t\x20-\x7e\x80-\xff"
+# A field value holds visible characters, SP, HTAB and obs-text (any non-ASCII
+# character once decoded); no other controls.
+_FIELD_CHARS = r"\t\x20-\x7e\x80-\U0010ffff"
 _BAD_VALUE_RE = re.compile(f"[^{_FIELD_CHARS}]")
 
 _canonical_names: dict[str, str] = {}

@@ -1,0 +1,120 @@
+"""Request bodies as form arguments and uploaded files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from squall.escape import parse_qs_bytes, utf8
+from squall.util import ObjectDict
+
+from ._errors import HTTPInputError
+from ._helpers import _parse_header
+from ._multipart import _FINISHED, NEED_DATA, _MultipartParser, _PartData, _PartHead
+
+if TYPE_CHECKING:
+    from ._headers import HTTPHeaders
+
+__all__ = ["HTTPFile", "parse_body_arguments", "parse_multipart_form_data"]
+
+
+class HTTPFile(ObjectDict):
+    """An uploaded file: ``filename``, ``body`` (bytes) and ``content_type``.
+
+    A dict whose keys are also attributes, so ``f["body"]`` and ``f.body`` agree.
+    """
+
+    filename: str
+    body: bytes
+    content_type: str
+
+
+def parse_body_arguments(
+    content_type: str,
+    body: bytes,
+    arguments: dict[str, list[bytes]],
+    files: dict[str, list[HTTPFile]],
+    headers: HTTPHeaders | None = None,
+) -> None:
+    """Add the form fields of a request body to ``arguments`` and its uploads to ``files``.
+
+    Understands ``application/x-www-form-urlencoded`` and ``multipart/form-data``;
+    other content types are left alone. Raises :class:`HTTPInputError` for a
+    body that cannot be parsed, or when ``headers`` say the body is still
+    compressed (``Content-Encoding``).
+    """
+    if headers is not None and "Content-Encoding" in headers:
+        raise HTTPInputError(
+            f"cannot parse a body with Content-Encoding {headers['Content-Encoding']}"
+        )
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        try:
+            fields = parse_qs_bytes(body, keep_blank_values=True)
+        except Exception as exc:
+            raise HTTPInputError(f"invalid urlencoded form body: {exc}") from exc
+        for name, values in fields.items():
+            if values:
+                arguments.setdefault(name, []).extend(values)
+    elif content_type.startswith("multipart/form-data"):
+        _, params = _parse_header(content_type)
+        boundary = params.get("boundary")
+        if not boundary:
+            raise HTTPInputError("multipart/form-data without a boundary parameter")
+        parse_multipart_form_data(utf8(boundary), body, arguments, files)
+
+
+def parse_multipart_form_data(
+    boundary: bytes,
+    data: bytes,
+    arguments: dict[str, list[bytes]],
+    files: dict[str, list[HTTPFile]],
+) -> None:
+    """Add the fields and files of a ``multipart/form-data`` body.
+
+    ``boundary`` comes from the ``Content-Type`` header (surrounding quotes are
+    removed). Each part needs ``Content-Disposition: form-data`` with a
+    ``name``; a part with a ``filename`` becomes an :class:`HTTPFile` (content
+    type ``application/unknown`` when the part has none). Raises
+    :class:`HTTPInputError` for malformed bodies.
+    """
+    boundary = utf8(boundary)
+    if len(boundary) >= 2 and boundary[:1] == boundary[-1:] == b'"':
+        boundary = boundary[1:-1]
+    parser = _MultipartParser(boundary)
+    parser.feed(data)
+    parser.feed(b"")
+    head: HTTPHeaders | None = None
+    pieces: list[bytes] = []
+    while True:
+        event = parser.next_event()
+        if type(event) is _PartData:
+            pieces.append(event.data)
+        elif type(event) is _PartHead:
+            head = event.headers
+            pieces = []
+        elif event is _FINISHED or event is NEED_DATA:
+            return
+        else:
+            assert head is not None
+            _store_part(head, b"".join(pieces), arguments, files)
+
+
+def _store_part(
+    headers: HTTPHeaders,
+    value: bytes,
+    arguments: dict[str, list[bytes]],
+    files: dict[str, list[HTTPFile]],
+) -> None:
+    disposition, params = _parse_header(headers.get("Content-Disposition", ""))
+    if disposition.lower() != "form-data":
+        raise HTTPInputError("multipart part without Content-Disposition: form-data")
+    name = params.get("name")
+    if name is None:
+        raise HTTPInputError("multipart part without a name")
+    filename = params.get("filename")
+    if filename is None:
+        arguments.setdefault(name, []).append(value)
+        return
+    content_type = headers.get("Content-Type", "application/unknown")
+    files.setdefault(name, []).append(
+        HTTPFile(filename=filename, body=value, content_type=content_type)
+    )
