@@ -616,8 +616,8 @@ class H1Reader:
         if end < 0:
             if len(buf) - pos > limit:
                 raise _fail(431, "trailer section larger than max_header_size")
-            if len(buf) - pos >= 1 and buf[pos] != 13 and buf.find(b"\n", pos) >= 0:
-                self._bare_line_ends(bytes(buf[pos:]))
+            pending = bytes(buf[pos:])
+            self._bare_line_ends(pending[:-1] if pending.endswith(b"\r") else pending)
             if self._eof:
                 raise _fail(400, "connection closed in the trailer section")
             return NEED_DATA
