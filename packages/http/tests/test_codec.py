@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from squall.http1connection._codec import (
     NEED_DATA,
     Data,
@@ -212,9 +211,7 @@ def test_eof_between_messages_is_clean() -> None:
 def test_eof_inside_head_or_body_is_an_error() -> None:
     assert status(b"GET / HTTP/1.1\r\nHost:") == 400
     assert status(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nab") == 400
-    assert (
-        status(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab") == 400
-    )
+    assert status(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab") == 400
 
 
 def test_reader_is_dead_after_an_error() -> None:
@@ -293,7 +290,9 @@ def test_chunk_data_must_be_followed_by_crlf() -> None:
 
 
 def test_obs_fold_is_unfolded_with_one_space() -> None:
-    events = parse(b"GET / HTTP/1.1\r\nHost: h\r\nX-Long: one\r\n   two\r\n\tthree  \r\nY: 2\r\n\r\n")
+    events = parse(
+        b"GET / HTTP/1.1\r\nHost: h\r\nX-Long: one\r\n   two\r\n\tthree  \r\nY: 2\r\n\r\n"
+    )
     assert events[0][1] == [("Host", "h"), ("X-Long", "one two three"), ("Y", "2")]  # type: ignore[index]
 
 
@@ -569,7 +568,10 @@ def test_response_transfer_encoding_overrides_content_length() -> None:
 
 @pytest.mark.parametrize("code", [204, 304])
 def test_no_body_statuses(code: int) -> None:
-    data = b"HTTP/1.1 %d X\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" % code
+    data = (
+        b"HTTP/1.1 %d X\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        % code
+    )
     events = parse(data, client=True)
     assert events[1] == ("end", None)
     assert events[2][0] == ("HTTP/1.1", 200, "OK")  # type: ignore[index]
@@ -675,9 +677,7 @@ def test_writer_adds_connection_close_when_not_keeping_alive() -> None:
     assert writer.keep_alive is False
 
 
-@pytest.mark.parametrize(
-    ("code", "method"), [(204, "GET"), (304, "GET"), (200, "HEAD")]
-)
+@pytest.mark.parametrize(("code", "method"), [(204, "GET"), (304, "GET"), (200, "HEAD")])
 def test_writer_no_body_cases(code: int, method: str) -> None:
     writer = H1Writer(client=False)
     head = writer.head(
@@ -695,13 +695,13 @@ def test_writer_no_body_cases(code: int, method: str) -> None:
 def test_writer_informational_then_final() -> None:
     writer = H1Writer(client=False)
     assert (
-        writer.head(
-            ResponseStartLine("HTTP/1.1", 100, "Continue"), HTTPHeaders(), keep_alive=True
-        )
+        writer.head(ResponseStartLine("HTTP/1.1", 100, "Continue"), HTTPHeaders(), keep_alive=True)
         == b"HTTP/1.1 100 Continue\r\n\r\n"
     )
     writer.head(
-        ResponseStartLine("HTTP/1.1", 200, "OK"), HTTPHeaders({"Content-Length": "0"}), keep_alive=True
+        ResponseStartLine("HTTP/1.1", 200, "OK"),
+        HTTPHeaders({"Content-Length": "0"}),
+        keep_alive=True,
     )
     assert writer.end() == b""
 
@@ -741,12 +741,16 @@ def test_writer_is_reusable_after_end() -> None:
 
 def test_client_writer_frames_requests() -> None:
     writer = H1Writer(client=True)
-    get = writer.head(RequestStartLine("GET", "/", "HTTP/1.1"), HTTPHeaders({"Host": "h"}), keep_alive=True)
+    get = writer.head(
+        RequestStartLine("GET", "/", "HTTP/1.1"), HTTPHeaders({"Host": "h"}), keep_alive=True
+    )
     assert get == b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"
     with pytest.raises(HTTPOutputError):
         writer.data(b"no body on a bare GET")
     writer.end()
-    post = writer.head(RequestStartLine("POST", "/", "HTTP/1.1"), HTTPHeaders({"Host": "h"}), keep_alive=False)
+    post = writer.head(
+        RequestStartLine("POST", "/", "HTTP/1.1"), HTTPHeaders({"Host": "h"}), keep_alive=False
+    )
     assert b"Transfer-Encoding: chunked\r\n" in post
     assert b"Connection: close\r\n" in post
     assert writer.data(b"ab") == b"2\r\nab\r\n"

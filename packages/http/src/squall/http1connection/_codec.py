@@ -317,8 +317,14 @@ class H1Reader:
             return self._head_needs_data(buf, pos)
         end = found.end()
         limits = self._limits
+        # Same order of checks as while the head is still arriving.
+        if (
+            end - pos > limits.max_start_line
+            and buf.find(b"\n", pos, pos + limits.max_start_line + 2) < 0
+        ):
+            self._die(414 if not self._client else 400, "start line too long")
         if end - pos > limits.max_header_size:
-            return self._die(431, "head larger than max_header_size")
+            self._die(431, "head larger than max_header_size")
         self._pos = end
         text = (buf[pos:end] if type(buf) is bytes else bytes(buf[pos:end])).decode("latin-1")
         if "\r" in text:
@@ -362,7 +368,7 @@ class H1Reader:
         pending = len(buf) - pos
         limits = self._limits
         if (
-            pending > limits.max_start_line
+            pending > limits.max_start_line + 1
             and buf.find(b"\n", pos, pos + limits.max_start_line + 2) < 0
         ):
             self._die(414 if not self._client else 400, "start line too long")

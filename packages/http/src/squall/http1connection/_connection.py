@@ -7,9 +7,9 @@ response. Client side the caller writes the request through it and then awaits
 kept-alive stream. Both sides move bytes between the stream and an
 ``H1Reader`` / ``H1Writer`` and call the delegates of :mod:`squall.httputil`.
 
-Head reads stop exactly at the end of the head (``read_until_regex``) and
-counted bodies never read past their length, so after an upgrade
-:meth:`HTTP1Connection.detach` hands over a stream with nothing swallowed.
+Counted bodies are never read past their length; bytes read past a head
+(pipelined requests) stay in the reader for the next exchange, and
+:meth:`HTTP1Connection.detach` puts any such bytes back into the stream.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from squall.httputil._delegates import HTTPConnection, HTTPMessageDelegate
 from squall.httputil._errors import HTTPInputError, HTTPOutputError
 from squall.httputil._headers import HTTPHeaders
 from squall.httputil._startline import RequestStartLine, ResponseStartLine
-from squall.iostream import IOStream, StreamClosedError, UnsatisfiableReadError
+from squall.iostream import IOStream, StreamClosedError
 from squall.log import app_log, gen_log
 from squall.util import TimeoutError as _Timeout
 
@@ -41,7 +41,6 @@ _REASONS = {
     501: "Not Implemented",
     505: "HTTP Version Not Supported",
 }
-_HEAD_END = rb"\r?\n\r?\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -261,18 +260,13 @@ class HTTP1Connection(HTTPConnection):
             stream = self.stream
             if stream.closed() and not reader.buffered:
                 return None
-            if reader.buffered:
-                future = stream.read_bytes(self.params.chunk_size, partial=True)
-            else:
-                future = stream.read_until_regex(_HEAD_END, max_bytes=self.params.max_header_size)
+            future = stream.read_bytes(self.params.chunk_size, partial=True)
             if timeout is not None:
                 if deadline is None:
                     deadline = asyncio.get_running_loop().time() + timeout
                 future = with_timeout(deadline, future, quiet_exceptions=(StreamClosedError,))
             try:
                 data = await future
-            except UnsatisfiableReadError:
-                raise H1ProtocolError(431, "head larger than max_header_size") from None
             except StreamClosedError:
                 if reader.buffered:
                     raise H1ProtocolError(400, "connection closed in the middle of a head")
@@ -400,10 +394,17 @@ class HTTP1Connection(HTTPConnection):
         self._close_callback = callback
 
     def detach(self) -> IOStream:
-        """Hand the stream over (after an upgrade): this connection stops using it."""
+        """Hand the stream over (after an upgrade): this connection stops using it.
+
+        Bytes already received past the head go back into the stream's buffer,
+        so the new owner reads them first.
+        """
         stream = self.stream
         self._close_callback = None
         stream.set_close_callback(None)
+        leftover = self._reader.buffered
+        if leftover:
+            _give_back(stream, leftover)
         self._detached = True
         if not self._finished.done():
             self._finished.set_result(None)
@@ -527,6 +528,14 @@ class HTTP1Connection(HTTPConnection):
     def close(self) -> None:
         """Close the stream."""
         self._close()
+
+
+def _give_back(stream: IOStream, data: bytes) -> None:
+    """Put ``data`` in front of what ``stream`` has buffered (squall's IOStream layout)."""
+    pending = bytes(memoryview(stream._rbuf)[stream._rpos :])
+    stream._rbuf = data + pending
+    stream._rpos = 0
+    stream._rscan = 0
 
 
 def _mark_retrieved(future: asyncio.Future[None]) -> None:
