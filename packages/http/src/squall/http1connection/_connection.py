@@ -42,6 +42,8 @@ _REASONS = {
     505: "HTTP Version Not Supported",
 }
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_DEFAULT_CHUNK = 65536
+_DEFAULT_HEAD = 65536
 
 
 class HTTP1ConnectionParameters:
@@ -69,13 +71,13 @@ class HTTP1ConnectionParameters:
         body_timeout: float | None = None,
         decompress: bool = False,
     ) -> None:
-        self.no_keep_alive = no_keep_alive
-        self.chunk_size = chunk_size or 65536
-        self.max_header_size = max_header_size or 65536
-        self.header_timeout = header_timeout
+        # Sizes: None picks the default (the body limit then falls to the stream's).
+        self.chunk_size = chunk_size or _DEFAULT_CHUNK
+        self.max_header_size = max_header_size or _DEFAULT_HEAD
         self.max_body_size = max_body_size
-        self.body_timeout = body_timeout
-        self.decompress = decompress
+        # Deadlines in seconds; None waits as long as it takes.
+        self.header_timeout, self.body_timeout = header_timeout, body_timeout
+        self.no_keep_alive, self.decompress = no_keep_alive, decompress
 
 
 class _Unzip(HTTPMessageDelegate):
@@ -89,11 +91,13 @@ class _Unzip(HTTPMessageDelegate):
     def headers_received(
         self, start_line: RequestStartLine | ResponseStartLine, headers: HTTPHeaders
     ) -> Awaitable[None] | None:
-        if headers.get("Content-Encoding", "").lower() == "gzip":
-            self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        coding = headers.get("Content-Encoding")
+        if coding is not None and coding.lower() == "gzip":
+            # wbits 16+: expect the gzip wrapper, not a bare zlib stream.
+            self._inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
             # Tell the application what was undone; the body it sees is plain.
-            headers.add("X-Consumed-Content-Encoding", headers["Content-Encoding"])
-            del headers["Content-Encoding"]
+            headers.pop("Content-Encoding")
+            headers["X-Consumed-Content-Encoding"] = coding
         return self._inner.headers_received(start_line, headers)
 
     async def data_received(self, chunk: bytes) -> None:
@@ -145,13 +149,13 @@ class HTTP1Connection(HTTPConnection):
         params: HTTP1ConnectionParameters | None = None,
         context: object | None = None,
     ) -> None:
-        self.is_client = is_client
-        self.stream = stream
-        self.params = params = params or HTTP1ConnectionParameters()
-        self.context = context
-        self.no_keep_alive = params.no_keep_alive
-        self._max_body_size = params.max_body_size or stream.max_buffer_size
-        self._body_timeout = params.body_timeout
+        if params is None:
+            params = HTTP1ConnectionParameters()
+        self.stream, self.is_client, self.params, self.context = stream, is_client, params, context
+        self.no_keep_alive: bool = params.no_keep_alive
+        # Per-message settings, which set_max_body_size/set_body_timeout replace.
+        self._max_body_size: int = params.max_body_size or stream.max_buffer_size
+        self._body_timeout: float | None = params.body_timeout
         self._reader = H1Reader(
             client=is_client, limits=H1Limits(max_header_size=params.max_header_size)
         )
@@ -363,9 +367,8 @@ class HTTP1Connection(HTTPConnection):
         self.stream.set_close_callback(self._stream_closed)
 
     def _stream_closed(self) -> None:
-        callback = self._close_callback
+        callback, self._close_callback = self._close_callback, None
         if callback is not None:
-            self._close_callback = None
             callback()
         if not self._finished.done():
             self._finished.set_result(None)
