@@ -61,6 +61,14 @@ class HTTP1ConnectionParameters:
     :arg decompress: undo ``Content-Encoding: gzip`` on incoming bodies.
     """
 
+    no_keep_alive: bool
+    chunk_size: int
+    max_header_size: int
+    header_timeout: float | None
+    max_body_size: int | None
+    body_timeout: float | None
+    decompress: bool
+
     def __init__(
         self,
         no_keep_alive: bool = False,
@@ -142,6 +150,12 @@ class HTTP1Connection(HTTPConnection):
     address there).
     """
 
+    stream: IOStream
+    is_client: bool
+    params: HTTP1ConnectionParameters
+    context: object | None
+    no_keep_alive: bool
+
     def __init__(
         self,
         stream: IOStream,
@@ -152,7 +166,7 @@ class HTTP1Connection(HTTPConnection):
         if params is None:
             params = HTTP1ConnectionParameters()
         self.stream, self.is_client, self.params, self.context = stream, is_client, params, context
-        self.no_keep_alive: bool = params.no_keep_alive
+        self.no_keep_alive = params.no_keep_alive
         # Per-message settings, which set_max_body_size/set_body_timeout replace.
         self._max_body_size: int = params.max_body_size or stream.max_buffer_size
         self._body_timeout: float | None = params.body_timeout
