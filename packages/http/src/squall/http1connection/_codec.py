@@ -110,7 +110,11 @@ def _fail(status: int, reason: str) -> H1ProtocolError:
 
 def _tokens(value: str) -> list[str]:
     """A comma-separated list field, lower-cased, empty elements dropped."""
-    return [item for item in (part.strip(" \t") for part in value.lower().split(",")) if item]
+    value = value.lower()
+    if "," not in value:
+        value = value.strip(" \t")
+        return [value] if value else []
+    return [item for item in (part.strip(" \t") for part in value.split(",")) if item]
 
 
 def _content_length(value: str) -> int:
@@ -126,20 +130,23 @@ def _content_length(value: str) -> int:
     return int(only)
 
 
-def _parse_fields(block: str, limit_error: str) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """Field lines (each ending in LF) -> the two dicts behind :class:`HTTPHeaders`.
+def _parse_fields(block: str, what: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Field lines, then the empty line -> the two dicts behind :class:`HTTPHeaders`.
 
-    The fast path is one regex pass; a block it does not cover entirely (obs-fold
-    or an invalid line) is walked line by line to unfold or to name the error.
+    Lines end in CRLF or LF (no bare CR is left at this point). The fast path is
+    one regex pass; a block it does not cover entirely (obs-fold or an invalid
+    line) is walked line by line to unfold or to name the error.
     """
     pairs = g.FIELD_LINE.findall(block)
-    if len(pairs) == block.count("\n"):
+    if len(pairs) == block.count("\n") - 1:
+        if " \r\n" in block or "\t\r\n" in block or " \n" in block or "\t\n" in block:
+            pairs = [(name, value.rstrip(" \t")) for name, value in pairs]
         lookup = _canonical_names.get
         joined = {lookup(name) or _canonical(name): value for name, value in pairs}
         if len(joined) == len(pairs):
             return joined, {}
     else:
-        pairs = _walk_fields(block, limit_error)
+        pairs = _walk_fields(block, what)
     joined = {}
     lists: dict[str, list[str]] = {}
     for name, value in pairs:
@@ -160,7 +167,7 @@ def _parse_fields(block: str, limit_error: str) -> tuple[dict[str, str], dict[st
 def _walk_fields(block: str, what: str) -> list[tuple[str, str]]:
     """Line-by-line field parsing: unfolds obs-fold, raises on the first bad line."""
     pairs: list[tuple[str, str]] = []
-    for line in block.split("\n")[:-1]:
+    for line in block.replace("\r\n", "\n").split("\n")[:-2]:
         if line[:1] in (" ", "\t"):
             if not pairs:
                 raise _fail(400, f"{what} starts with a continuation line")
@@ -327,15 +334,16 @@ class H1Reader:
             self._die(431, "head larger than max_header_size")
         self._pos = end
         text = (buf[pos:end] if type(buf) is bytes else bytes(buf[pos:end])).decode("latin-1")
-        if "\r" in text:
-            text = text.replace("\r\n", "\n")
-            if "\r" in text:
-                return self._die(400, "bare CR in the head")
         start, _, block = text.partition("\n")
+        if "\r" in text:
+            if text.count("\r") != text.count("\r\n"):
+                return self._die(400, "bare CR in the head")
+            if start[-1:] == "\r":
+                start = start[:-1]
         if len(start) > limits.max_start_line:
             return self._die(414 if not self._client else 400, "start line too long")
         try:
-            joined, lists = _parse_fields(block[:-1], "header")
+            joined, lists = _parse_fields(block, "header")
             if self._client:
                 return self._response_head(start, joined, lists)
             return self._request_head(start, joined, lists)
@@ -627,10 +635,9 @@ class H1Reader:
             if self._eof:
                 raise _fail(400, "connection closed in the trailer section")
             return NEED_DATA
-        section = bytes(buf[pos : end + 2])
+        section = bytes(buf[pos : end + 4])
         self._bare_line_ends(section)
-        text = section.decode("latin-1").replace("\r\n", "\n")
-        joined, lists = _parse_fields(text, "trailer")
+        joined, lists = _parse_fields(section.decode("latin-1"), "trailer")
         self._pos = end + 4
         self._state = _DONE
         return _new_tuple(EndOfMessage, (_headers_from_dicts(joined, lists),))

@@ -31,11 +31,12 @@ REQUEST_LINE_OTHER_VERSION = re.compile(f"[{_TCHAR}]+ [^\\x00-\\x20\\x7f]+ HTTP/
 # section 4); the SP before an empty reason is tolerated.
 STATUS_LINE = re.compile(f"(HTTP/1\\.[01]) ([0-9]{{3}})(?: ([{_FIELD_CHARS}]*))?")
 
-# field-line = field-name ":" OWS field-value OWS, one per line (each line of
-# the field block ends with LF once CRLF has been folded to LF). Lines that do
-# not match at all (bad name, space before the colon, controls in the value,
-# obs-fold) make the match count fall short and send the head to the slow path.
-FIELD_LINE = re.compile(f"^([{_TCHAR}]+):[ \\t]*([{_FIELD_CHARS}]*?)[ \\t]*\\n", re.MULTILINE)
+# field-line = field-name ":" OWS field-value OWS, one per line, the line ending
+# in CRLF or a bare LF. Lines that do not match at all (bad name, space before
+# the colon, controls in the value, obs-fold) make the match count fall short
+# and send the block to the slow path. The value group is greedy (no
+# backtracking); trailing OWS it swallowed is stripped by the caller.
+FIELD_LINE = re.compile(f"^([{_TCHAR}]+):[ \\t]*([{_FIELD_CHARS}]*)\\r?\\n", re.MULTILINE)
 FIELD_VALUE_BAD = re.compile(f"[^{_FIELD_CHARS}]")
 
 # Content-Length = 1*DIGIT; at most 18 digits, so it always fits in 63 bits.
