@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from squall.httputil import HTTPInputError
 from squall.httputil._multipart import (
     _FINISHED,
