@@ -666,6 +666,12 @@ def test_writer_closes_for_http10_peer_without_length() -> None:
     assert writer.end() == b""
 
 
+def test_writer_honours_a_connection_close_header() -> None:
+    writer, head = _response({"Content-Length": "0", "Connection": "close"})
+    assert head.count(b"Connection") == 1
+    assert writer.keep_alive is False
+
+
 def test_writer_keep_alive_for_http10_peer_says_so() -> None:
     _, head = _response({"Content-Length": "0"}, peer_version="HTTP/1.0")
     assert b"Connection: keep-alive\r\n" in head

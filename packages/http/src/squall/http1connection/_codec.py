@@ -724,11 +724,15 @@ class H1Writer:
             extra = "Transfer-Encoding: chunked\r\n"
         if mode == _TO_CLOSE:
             keep_alive = False
-        if "Connection" not in joined:
+        connection = joined.get("Connection")
+        if connection is None:
             if not keep_alive:
                 extra += "Connection: close\r\n"
             elif peer_version == "HTTP/1.0" and not self._client:
                 extra += "Connection: keep-alive\r\n"
+        elif keep_alive and "close" in _tokens(connection):
+            # The message itself announces the close: honour it.
+            keep_alive = False
         self._keep_alive = keep_alive
         if headers._lists:
             body = "".join([f"{k}: {v}\r\n" for k, v in headers.get_all()])
