@@ -1,12 +1,15 @@
-"""Fuzz the I/O-free HTTP/1 reader (both roles) and the multipart parser with atheris.
+"""Fuzz squall-http's parsers with atheris: arbitrary bytes in, only HTTPInputError out.
 
-    python packages/http/fuzz/fuzz_h1.py -atheris_runs=1000000
+    PYTHONPATH=$(ls -d packages/*/src | tr '\n' ':') \
+        python packages/http/fuzz/fuzz_h1.py -atheris_runs=1000000 \
+        -dict=packages/http/fuzz/http.dict CORPUS_DIR
 
-(with ``packages/*/src`` on ``PYTHONPATH``; ``-dict=packages/http/fuzz/http.dict`` and
-a corpus folder of messages prefixed with two control bytes help it along). Only ``H1ProtocolError`` /
-``HTTPInputError`` may escape the parsers; anything else is a crash. Each
-input is also fed one byte at a time at random split points, and the events
-must agree with the whole-buffer run. Not run in CI: it takes too long.
+Byte 0 of an input picks the target (H1Reader as a server, H1Reader as a
+client, the incremental multipart parser, or HTTPHeaders.parse plus
+parse_body_arguments), byte 1 a split point; the rest is the data. Only
+``H1ProtocolError`` / ``HTTPInputError`` may escape; anything else is a crash.
+The reader is also fed in two pieces and (for some inputs) one byte at a time,
+and its events must equal the whole-buffer run. Not run in CI: too long.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ with atheris.instrument_imports():
         H1Reader,
         Head,
     )
-    from squall.httputil import HTTPInputError
+    from squall.httputil import HTTPHeaders, HTTPInputError, parse_body_arguments
     from squall.httputil._multipart import _FINISHED, _MultipartParser
     from squall.httputil._multipart import NEED_DATA as _MORE
 
@@ -84,15 +87,31 @@ def _multipart(data: bytes, cut: int) -> None:
         pass
 
 
+def _whole_body_helpers(data: bytes) -> None:
+    """HTTPHeaders.parse and parse_body_arguments (urlencoded and multipart) on the bytes."""
+    try:
+        HTTPHeaders.parse(data.decode("latin-1"))
+    except HTTPInputError:
+        pass
+    for content_type in ("application/x-www-form-urlencoded", "multipart/form-data; boundary=XyZ"):
+        try:
+            parse_body_arguments(content_type, data, {}, {})
+        except HTTPInputError:
+            pass
+
+
 def test_one_input(raw: bytes) -> None:
     # Byte 0 picks the role, byte 1 the split point; the rest is the input.
     if len(raw) < 2:
         return
-    role = raw[0] % 3
+    role = raw[0] % 4
     cut = raw[1] % 64
     data = raw[2:]
     if role == 2:
         _multipart(data, cut)
+        return
+    if role == 3:
+        _whole_body_helpers(data)
         return
     client = role == 1
     method = "HEAD" if cut % 7 == 0 else "GET"
