@@ -31,7 +31,7 @@ class HTTPServerConnectionDelegate:
         ``server_conn`` identifies the transport connection (several requests may
         share it); ``request_conn`` is where the response goes.
         """
-        raise NotImplementedError()
+        raise NotImplementedError(f"{type(self).__name__} must implement start_request()")
 
     def on_close(self, server_conn: object) -> None:
         """``server_conn`` was closed; no more requests will come from it."""
@@ -76,12 +76,12 @@ class HTTPConnection:
 
         The future resolves once the bytes have been handed to the transport.
         """
-        raise NotImplementedError()
+        raise NotImplementedError(f"{type(self).__name__} cannot send headers")
 
     def write(self, chunk: bytes) -> asyncio.Future[None]:
         """Send another piece of the body; the future resolves once it is flushed."""
-        raise NotImplementedError()
+        raise NotImplementedError(f"{type(self).__name__} cannot send a body")
 
     def finish(self) -> None:
         """The message is complete."""
-        raise NotImplementedError()
+        raise NotImplementedError(f"{type(self).__name__} cannot finish a message")

@@ -52,8 +52,11 @@ def parse_body_arguments(
         except Exception as exc:
             raise HTTPInputError(f"invalid urlencoded form body: {exc}") from exc
         for name, values in fields.items():
-            if values:
-                arguments.setdefault(name, []).extend(values)
+            known = arguments.get(name)
+            if known is None:
+                arguments[name] = values
+            else:
+                known += values
     elif content_type.startswith("multipart/form-data"):
         _, params = _parse_header(content_type)
         boundary = params.get("boundary")

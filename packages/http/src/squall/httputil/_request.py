@@ -128,17 +128,15 @@ class HTTPServerRequest:
         start_line: RequestStartLine | None = None,
         server_connection: object | None = None,
     ) -> None:
-        if start_line is not None:
-            method, uri, version = start_line
-        self.method = method
-        self.uri = uri
-        self.version = version
-        self.headers = headers if headers is not None else HTTPHeaders()
-        self.body = body or b""
-        self.connection = connection
-        self.server_connection = server_connection
         self._start_time = time.time()
         self._finish_time = None
+        if start_line is None:
+            self.method, self.uri, self.version = method, uri, version
+        else:
+            self.method, self.uri, self.version = start_line
+        self.headers = HTTPHeaders() if headers is None else headers
+        self.body = body or b""
+        self.connection, self.server_connection = connection, server_connection
         if host:
             self.host = host
         if files:
