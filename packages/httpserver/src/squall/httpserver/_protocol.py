@@ -1,0 +1,844 @@
+"""The server's fast path: one asyncio Protocol per connection around the shared HTTP/1 codec.
+
+:class:`_H1ServerProtocol` receives bytes from its transport, feeds them to
+an ``H1Reader`` and turns the events into calls on the application (an
+:class:`~squall.httputil.HTTPServerConnectionDelegate`, or a plain callable
+that gets a finished :class:`~squall.httputil.HTTPServerRequest`). It is
+also the :class:`~squall.httputil.HTTPConnection` the application answers
+through; an ``H1Writer`` frames what it writes. One request is served at a
+time: bytes of pipelined requests wait in the reader until the response in
+progress is finished, so answers go out in order.
+
+Timers cost nothing per request: every connection keeps one ``_deadline``
+(loop time) for whatever it is waiting for (the next request, the rest of a
+head, the rest of a body), and :class:`_Registry` sweeps all connections of a
+server a few times per shortest timeout, with a coarse clock it refreshes on
+each sweep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from squall.http1connection._codec import (
+    NEED_DATA,
+    Data,
+    EndOfMessage,
+    H1Limits,
+    H1ProtocolError,
+    H1Reader,
+    H1Writer,
+    Head,
+)
+from squall.httputil import (
+    HTTPConnection,
+    HTTPHeaders,
+    HTTPInputError,
+    HTTPMessageDelegate,
+    HTTPOutputError,
+    HTTPServerRequest,
+    RequestStartLine,
+    ResponseStartLine,
+)
+from squall.iostream import StreamClosedError
+from squall.log import app_log, gen_log
+
+from ._peer import _peer_context, _PeerContext, _resolve_forwarded
+
+if TYPE_CHECKING:
+    from ._server import HTTPServer
+
+__all__: list[str] = []
+
+_INF = float("inf")
+
+# What a connection is waiting for; each has its own timeout.
+_IDLE = 0  # the first byte of the next request (idle_connection_timeout)
+_HEAD = 1  # the rest of a request head (header_timeout, a fixed deadline)
+_BODY = 2  # the rest of a request body (body_timeout)
+_BUSY = 3  # the application: no timeout
+_GONE = 4  # closed or closing
+
+_STATUS_TEXT = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    505: "HTTP Version Not Supported",
+}
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def _refusal(status: int) -> bytes:
+    """A complete, body-less answer that also says the connection ends here."""
+    text = _STATUS_TEXT.get(status, "Error")
+    return (f"HTTP/1.1 {status} {text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").encode(
+        "ascii"
+    )
+
+
+def _quiet(future: asyncio.Future[Any]) -> None:
+    """Done callback: the failure of a write future is the caller's to see, not the loop's."""
+    if not future.cancelled():
+        future.exception()
+
+
+class _Settings:
+    """Everything a connection needs from its server, resolved once per server."""
+
+    __slots__ = (
+        "body_timeout",
+        "chunk_size",
+        "decompress",
+        "delegate",
+        "handler",
+        "header_timeout",
+        "idle_timeout",
+        "keep_alive",
+        "limits",
+        "max_body_size",
+        "max_buffer_size",
+        "protocol",
+        "trusted",
+        "xheaders",
+    )
+
+    def __init__(self, server: HTTPServer) -> None:
+        callback = server.request_callback
+        # Exactly one of delegate / handler is set: the fast path for plain
+        # callables builds the request itself instead of going through an
+        # adapter delegate.
+        self.delegate: Any = callback if hasattr(callback, "start_request") else None
+        self.handler: Callable[[HTTPServerRequest], Any] | None = (
+            None if self.delegate is not None else callback
+        )
+        self.keep_alive = not server.no_keep_alive
+        self.xheaders = server.xheaders
+        self.protocol = server.protocol
+        self.trusted = server.trusted_downstream
+        self.decompress = server.decompress_request
+        self.chunk_size = server.chunk_size
+        self.max_body_size = server.max_body_size
+        self.max_buffer_size = server.max_buffer_size
+        self.limits = H1Limits(max_header_size=server.max_header_size)
+        self.idle_timeout = server.idle_connection_timeout
+        self.header_timeout = server.header_timeout
+        self.body_timeout = server.body_timeout
+
+
+class _Registry:
+    """The live connections of one server, their timeout sweep and the draining switch."""
+
+    __slots__ = (
+        "_handle",
+        "_interval",
+        "_loop",
+        "_waiters",
+        "conns",
+        "done",
+        "draining",
+        "now",
+        "settings",
+    )
+
+    def __init__(self, settings: _Settings, loop: asyncio.AbstractEventLoop) -> None:
+        self.settings = settings
+        self.conns: set[_H1ServerProtocol] = set()
+        self.draining = False
+        self._loop = loop
+        self.now = loop.time()
+        # Sweep often enough that no deadline is overrun by more than a
+        # quarter of the shortest timeout (and at least once a second).
+        shortest = min(
+            t
+            for t in (settings.idle_timeout, settings.header_timeout, settings.body_timeout, 4.0)
+            if t is not None
+        )
+        self._interval = max(0.01, shortest / 4)
+        self._handle: asyncio.TimerHandle | None = None
+        self._waiters: list[asyncio.Future[None]] = []
+        # An already resolved future, handed out by writes that went straight
+        # to the transport (most of them): no allocation per write.
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.done.set_result(None)
+
+    def join(self, conn: _H1ServerProtocol) -> None:
+        self.conns.add(conn)
+        if self._handle is None:
+            self.now = self._loop.time()
+            self._handle = self._loop.call_later(self._interval, self._sweep)
+
+    def _sweep(self) -> None:
+        now = self.now = self._loop.time()
+        late = [conn for conn in self.conns if conn._deadline <= now]
+        for conn in late:
+            conn._expire()
+        if self.conns:
+            self._handle = self._loop.call_later(self._interval, self._sweep)
+        else:
+            self._handle = None
+
+    def leave(self, conn: _H1ServerProtocol) -> None:
+        conns = self.conns
+        conns.discard(conn)
+        if not conns:
+            if self._handle is not None:
+                self._handle.cancel()
+                self._handle = None
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def emptied(self) -> asyncio.Future[None]:
+        """A future resolved once no connection is left (at once if none is)."""
+        waiter = self._loop.create_future()
+        if self.conns:
+            self._waiters.append(waiter)
+        else:
+            waiter.set_result(None)
+        return waiter
+
+
+class _Exchange(HTTPConnection):
+    """One request's view of a connection when ``xheaders`` gives it its own context.
+
+    :class:`~squall.httputil.HTTPServerRequest` reads ``connection.context``
+    lazily, so a request that outlives the next one on the same connection
+    must keep a connection object of its own.
+    """
+
+    __slots__ = ("_conn", "context")
+
+    def __init__(self, conn: _H1ServerProtocol, context: _PeerContext) -> None:
+        self._conn = conn
+        self.context = context
+
+    def write_headers(
+        self,
+        start_line: RequestStartLine | ResponseStartLine,
+        headers: HTTPHeaders,
+        chunk: bytes | None = None,
+    ) -> asyncio.Future[None]:
+        return self._conn.write_headers(start_line, headers, chunk)
+
+    def write(self, chunk: bytes) -> asyncio.Future[None]:
+        return self._conn.write(chunk)
+
+    def finish(self) -> None:
+        self._conn.finish()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
+    """One accepted HTTP/1.x connection: the codec driver and the response channel."""
+
+    __slots__ = (
+        "_after",
+        "_backlog",
+        "_blocked",
+        "_body_limit",
+        "_body_seen",
+        "_body_timeout",
+        "_close_callback",
+        "_context",
+        "_deadline",
+        "_eof",
+        "_exchange",
+        "_head_sent",
+        "_headers",
+        "_inflate",
+        "_keep",
+        "_message",
+        "_parts",
+        "_pumping",
+        "_raw",
+        "_read_done",
+        "_read_paused",
+        "_reader",
+        "_registry",
+        "_request_line",
+        "_settings",
+        "_spill",
+        "_state",
+        "_tls",
+        "_transport",
+        "_write_done",
+        "_write_paused",
+        "_writer",
+    )
+
+    def __init__(self, registry: _Registry, tls: bool) -> None:
+        self._registry = registry
+        settings = self._settings = registry.settings
+        self._tls = tls
+        self._transport: Any = None
+        self._context: _PeerContext | None = None
+        self._reader = H1Reader(client=False, limits=settings.limits)
+        self._writer = H1Writer(client=False)
+        self._state = _IDLE
+        self._deadline = _INF
+        self._pumping = False
+        self._blocked = False
+        self._eof = False
+        self._backlog = 0
+        self._read_paused = False
+        self._write_paused: asyncio.Future[None] | None = None
+        self._after: Callable[[], None] | None = None
+        self._spill: bytes | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        """Per-request state back to "no request yet"."""
+        self._message: HTTPMessageDelegate | None = None
+        self._exchange: HTTPConnection = self
+        self._request_line: RequestStartLine | None = None
+        self._headers: HTTPHeaders | None = None
+        self._parts: list[bytes] | None = None
+        self._inflate: Any = None
+        self._close_callback: Callable[[], None] | None = None
+        self._head_sent = False
+        self._raw = False
+        self._read_done = False
+        self._write_done = False
+        self._keep = True
+        self._body_seen = 0
+        settings = self._settings
+        self._body_limit = settings.max_body_size
+        self._body_timeout = settings.body_timeout
+
+    # -- what the request sees ---------------------------------------------------
+
+    @property
+    def context(self) -> _PeerContext:
+        """The peer (address, ``remote_ip``, ``protocol``) this connection serves."""
+        context = self._context
+        if context is None:
+            transport = self._transport
+            address = transport.get_extra_info("peername") if transport is not None else None
+            protocol = "https" if self._tls else (self._settings.protocol or "http")
+            context = self._context = _peer_context(address, protocol, self._settings.trusted)
+        return context
+
+    def _peer_certificate(self, binary_form: bool) -> Any:
+        """The client's certificate, for :meth:`HTTPServerRequest.get_ssl_certificate`."""
+        transport = self._transport
+        tls = transport.get_extra_info("ssl_object") if transport is not None else None
+        if tls is None:
+            return None
+        return tls.getpeercert(binary_form=binary_form)
+
+    # -- asyncio.Protocol ----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        registry = self._registry
+        if registry.draining:
+            transport.close()
+            self._state = _GONE
+            return
+        registry.join(self)
+        self._deadline = registry.now + self._settings.idle_timeout
+
+    def data_received(self, data: bytes) -> None:
+        self._reader.feed(data)
+        if self._blocked:
+            # Pipelined bytes (or a body the application is not ready for)
+            # wait in the reader; past max_buffer_size stop reading.
+            self._backlog += len(data)
+            if self._backlog > self._settings.max_buffer_size and not self._read_paused:
+                self._read_paused = True
+                self._transport.pause_reading()
+            return
+        if self._state == _IDLE:
+            self._state = _HEAD
+            self._deadline = self._registry.now + self._settings.header_timeout
+        self._pump()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._reader.feed(b"")
+        if self._blocked or self._state == _BUSY:
+            # A request is being answered: keep the transport open to send it.
+            return True
+        self._pump()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._state = _GONE
+        self._deadline = _INF
+        self._blocked = True
+        self._registry.leave(self)
+        waiter, self._write_paused = self._write_paused, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(StreamClosedError(real_error=exc))
+            waiter.add_done_callback(_quiet)
+        if self._message is not None or self._request_line is not None:
+            if not self._write_done:
+                self._abandoned()
+        delegate = self._settings.delegate
+        if delegate is not None:
+            try:
+                delegate.on_close(self)
+            except Exception:
+                app_log.error("Uncaught exception in on_close", exc_info=True)
+
+    def pause_writing(self) -> None:
+        if self._write_paused is None:
+            self._write_paused = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        waiter, self._write_paused = self._write_paused, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- reading ---------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Turn buffered bytes into application calls until blocked or out of bytes."""
+        if self._pumping:
+            return
+        self._pumping = True
+        reader = self._reader
+        try:
+            while not self._blocked:
+                event = reader.next_event()
+                kind = type(event)
+                if kind is Data:
+                    self._on_data(event.data)  # type: ignore[attr-defined]
+                elif kind is Head:
+                    self._on_head(event)  # type: ignore[arg-type]
+                elif kind is EndOfMessage:
+                    self._on_end()
+                else:
+                    if self._eof and self._state != _BUSY:
+                        self._close()
+                    break
+        except H1ProtocolError as exc:
+            self._refuse(exc.status, exc.reason)
+        except HTTPInputError as exc:
+            self._refuse(400, str(exc))
+        except Exception:
+            self._crashed()
+        finally:
+            self._pumping = False
+
+    def _on_head(self, head: Head) -> None:
+        line: Any = head.start_line
+        headers = head.headers
+        self._deadline = _INF
+        self._request_line = line
+        self._headers = headers
+        settings = self._settings
+        if settings.xheaders:
+            base = self.context
+            remote_ip, protocol = _resolve_forwarded(
+                headers, base.remote_ip, base.protocol, base.trusted_downstream
+            )
+            self._exchange = _Exchange(self, base._with(remote_ip, protocol))
+        if settings.decompress:
+            coding = headers.get("Content-Encoding")
+            if coding is not None and coding.lower() == "gzip":
+                self._inflate = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+                del headers["Content-Encoding"]
+                headers["X-Consumed-Content-Encoding"] = coding
+        delegate = settings.delegate
+        if delegate is None:
+            # Plain callable: the body is gathered here, the call comes at the end.
+            self._parts = []
+            self._body_started()
+            return
+        self._state = _BUSY
+        message = delegate.start_request(self, self._exchange)
+        self._message = message
+        pending = message.headers_received(line, headers)
+        if pending is not None:
+            self._wait(pending, self._body_started)
+        else:
+            self._body_started()
+
+    def _body_started(self) -> None:
+        """After the head (and the application's look at it): admit the body."""
+        headers = self._headers
+        assert headers is not None
+        # The reader has validated the framing fields; here only their values matter.
+        if headers.get("Transfer-Encoding") is None:
+            length = headers.get("Content-Length")
+            if length is None or length == "0":
+                self._state = _BUSY
+                return
+            if int(length.partition(",")[0]) > self._body_limit:
+                raise H1ProtocolError(413, "Content-Length larger than max_body_size")
+        if self._reader.expects_continue and not self._head_sent:
+            self._transport.write(_CONTINUE)
+        self._state = _BODY
+        timeout = self._body_timeout
+        self._deadline = self._registry.now + timeout if timeout is not None else _INF
+
+    def _on_data(self, chunk: bytes) -> None:
+        if self._write_done:
+            # Answered already and not interested in the rest: no keep-alive.
+            self._keep = False
+            self._close()
+            return
+        seen = self._body_seen = self._body_seen + len(chunk)
+        if seen > self._body_limit:
+            raise H1ProtocolError(413, "body larger than max_body_size")
+        if self._inflate is not None:
+            chunk = self._inflated(chunk)
+            if not chunk:
+                return
+        parts = self._parts
+        if parts is not None:
+            parts.append(chunk)
+        else:
+            self._deliver(chunk)
+
+    def _inflated(self, chunk: bytes) -> bytes:
+        try:
+            # Bounded output: a small bomb must not expand past the body limit.
+            room = self._body_limit - self._body_seen + len(chunk)
+            plain = self._inflate.decompress(chunk, max(room, 1) + 1)
+        except zlib.error as exc:
+            raise H1ProtocolError(400, f"corrupt gzip body: {exc}") from None
+        if self._inflate.unconsumed_tail or len(plain) > room:
+            raise H1ProtocolError(413, "decompressed body larger than max_body_size")
+        return plain
+
+    def _deliver(self, chunk: bytes) -> None:
+        """Hand ``chunk`` to the delegate in pieces of at most ``chunk_size`` bytes."""
+        message = self._message
+        assert message is not None
+        size = self._settings.chunk_size
+        while chunk:
+            if len(chunk) > size:
+                piece, chunk = chunk[:size], chunk[size:]
+            else:
+                piece, chunk = chunk, b""
+            pending = message.data_received(piece)
+            if pending is not None:
+                self._spill = chunk or None
+                self._wait(pending, None)
+                return
+
+    def _on_end(self) -> None:
+        self._read_done = True
+        if self._state != _GONE:
+            self._state = _BUSY
+            self._deadline = _INF
+        inflate = self._inflate
+        if inflate is not None:
+            tail = inflate.flush()
+            if tail:
+                if self._parts is not None:
+                    self._parts.append(tail)
+                elif self._message is not None:
+                    # finish() cannot wait, so this last piece ignores back-pressure.
+                    self._message.data_received(tail)
+        if self._write_done:
+            # The response went out before the (empty) rest of the request was read.
+            self._next_or_close()
+            return
+        self._blocked = True
+        handler = self._settings.handler
+        if handler is None:
+            message = self._message
+            assert message is not None
+            message.finish()
+            return
+        parts = self._parts
+        assert parts is not None
+        body = parts[0] if len(parts) == 1 else b"".join(parts)
+        self._parts = None
+        request = HTTPServerRequest(
+            start_line=self._request_line,
+            headers=self._headers,
+            body=body,
+            connection=self._exchange,
+            server_connection=self,
+        )
+        if body:
+            request._parse_body()
+        outcome = handler(request)
+        if outcome is not None and hasattr(outcome, "__await__"):
+            asyncio.ensure_future(outcome).add_done_callback(self._handler_done)
+
+    def _handler_done(self, task: asyncio.Future[Any]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        app_log.error("Uncaught exception in the request callback", exc_info=task.exception())
+        self._failed_answer()
+
+    def _wait(self, pending: Awaitable[None], then: Callable[[], None] | None) -> None:
+        """Stop reading until the application's ``pending`` is done, then run ``then``."""
+        self._blocked = True
+        self._after = then
+        asyncio.ensure_future(pending).add_done_callback(self._resume)
+
+    def _resume(self, future: asyncio.Future[None]) -> None:
+        if self._state == _GONE:
+            return
+        if not future.cancelled() and future.exception() is not None:
+            app_log.error("Uncaught exception in an HTTP delegate", exc_info=future.exception())
+            self._failed_answer()
+            return
+        self._blocked = False
+        then, self._after = self._after, None
+        spill, self._spill = self._spill, None
+        try:
+            if then is not None:
+                then()
+            if spill is not None:
+                self._deliver(spill)
+        except H1ProtocolError as exc:
+            self._refuse(exc.status, exc.reason)
+            return
+        except Exception:
+            self._crashed()
+            return
+        self._unpause_reading()
+        self._pump()
+
+    def _unpause_reading(self) -> None:
+        self._backlog = 0
+        if self._read_paused and self._state != _GONE:
+            self._read_paused = False
+            self._transport.resume_reading()
+
+    # -- writing (HTTPConnection) --------------------------------------------------
+
+    def write_headers(
+        self,
+        start_line: RequestStartLine | ResponseStartLine,
+        headers: HTTPHeaders,
+        chunk: bytes | None = None,
+    ) -> asyncio.Future[None]:
+        """Send the status line and headers (and a first piece of body).
+
+        Framing comes from the shared codec: the ``Content-Length`` given, else
+        chunked coding for an HTTP/1.1 client, else the body ends with the
+        connection. ``Connection: close`` is added when this response is the
+        connection's last.
+        """
+        line = self._request_line
+        if self._state == _GONE or line is None:
+            return self._closed_future()
+        writer = self._writer
+        status: Any = start_line
+        if status.code < 200:
+            return self._send(writer.head(start_line, headers, keep_alive=True))
+        keep = (
+            self._keep
+            and self._settings.keep_alive
+            and self._reader.keep_alive
+            and not self._registry.draining
+            and not self._eof
+        )
+        data = writer.head(
+            start_line,
+            headers,
+            request_method=line.method,
+            keep_alive=keep,
+            peer_version=line.version,
+        )
+        self._head_sent = True
+        if not writer.keep_alive:
+            self._keep = False
+        if chunk:
+            body = self._framed(chunk)
+            if len(body) < 65536:
+                data += body
+            else:
+                self._transport.write(data)
+                data = body
+        return self._send(data)
+
+    def write(self, chunk: bytes) -> asyncio.Future[None]:
+        """Send a piece of the body; the future resolves once the transport took it.
+
+        Bytes written before :meth:`write_headers` go out verbatim (the classic
+        ``request.write("HTTP/1.1 200 OK...")`` style), and the connection
+        closes after :meth:`finish`.
+        """
+        if self._state == _GONE:
+            return self._closed_future()
+        if not self._head_sent:
+            self._raw = True
+            self._keep = False
+            return self._send(chunk)
+        return self._send(self._framed(chunk))
+
+    def _framed(self, chunk: bytes) -> bytes:
+        try:
+            return self._writer.data(chunk)
+        except HTTPOutputError:
+            self._close()
+            raise
+
+    def finish(self) -> None:
+        """The response is complete; serve the next request on this connection, or close it."""
+        if self._write_done or self._request_line is None:
+            return
+        if self._state == _GONE:
+            self._write_done = True
+            return
+        if self._raw:
+            self._keep = False
+        else:
+            try:
+                tail = self._writer.end()
+            except HTTPOutputError:
+                self._close()
+                raise
+            if tail:
+                self._transport.write(tail)
+        self._write_done = True
+        self._close_callback = None
+        if self._read_done:
+            self._next_or_close()
+        # Otherwise the rest of the request decides: its end keeps the
+        # connection for the next one, more body closes it (see _on_data).
+
+    def _next_or_close(self) -> None:
+        if not (
+            self._keep
+            and self._settings.keep_alive
+            and self._reader.keep_alive
+            and not self._registry.draining
+            and not self._eof
+        ):
+            self._close()
+            return
+        self._reset()
+        self._reader.start_next_message()
+        self._state = _IDLE
+        self._deadline = self._registry.now + self._settings.idle_timeout
+        self._blocked = False
+        self._unpause_reading()
+        if not self._pumping:
+            self._pump()
+
+    def _send(self, data: bytes) -> asyncio.Future[None]:
+        self._transport.write(data)
+        waiter = self._write_paused
+        return waiter if waiter is not None else self._registry.done
+
+    def _closed_future(self) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_exception(StreamClosedError())
+        future.add_done_callback(_quiet)
+        return future
+
+    # -- Tornado's per-request connection controls ---------------------------------
+
+    def set_close_callback(self, callback: Callable[[], None] | None) -> None:
+        """Run ``callback`` if the connection closes before this response is finished."""
+        self._close_callback = callback
+
+    def set_body_timeout(self, timeout: float) -> None:
+        """Seconds allowed for the rest of this request's body (instead of the server's)."""
+        self._body_timeout = timeout
+        if self._state == _BODY:
+            self._deadline = self._registry.now + timeout
+
+    def set_max_body_size(self, max_body_size: int) -> None:
+        """The largest body accepted for this request (instead of the server's)."""
+        self._body_limit = max_body_size
+
+    def detach(self) -> Any:
+        """Not available on this transport-based connection (no IOStream to hand over)."""
+        raise NotImplementedError(
+            "squall.httpserver connections run on asyncio transports and cannot be "
+            "detached into an IOStream"
+        )
+
+    def close(self) -> None:
+        """Close the connection now (what is already written is still sent)."""
+        self._close()
+
+    # -- endings ---------------------------------------------------------------------
+
+    def _close(self) -> None:
+        if self._state == _GONE:
+            return
+        self._state = _GONE
+        self._blocked = True
+        self._deadline = _INF
+        transport = self._transport
+        if transport is not None:
+            transport.close()
+
+    def _abandoned(self) -> None:
+        """The connection ended with a request unanswered: tell whoever listens."""
+        callback, self._close_callback = self._close_callback, None
+        message, self._message = self._message, None
+        try:
+            if callback is not None:
+                callback()
+            if message is not None:
+                message.on_connection_close()
+        except Exception:
+            app_log.error("Uncaught exception in on_connection_close", exc_info=True)
+
+    def _refuse(self, status: int, reason: str) -> None:
+        """Bad input: log why, answer ``status`` if nothing was sent yet, and close."""
+        gen_log.info("Malformed HTTP request from %s: %s (%d)", self.context, reason, status)
+        self._answer_and_close(status)
+
+    def _answer_and_close(self, status: int) -> None:
+        if self._state == _GONE:
+            return
+        if not self._head_sent:
+            self._head_sent = True
+            self._transport.write(_refusal(status))
+        unanswered = self._request_line is not None and not self._write_done
+        self._close()
+        if unanswered:
+            self._abandoned()
+
+    def _crashed(self) -> None:
+        app_log.error("Uncaught exception serving HTTP request", exc_info=True)
+        self._failed_answer()
+
+    def _failed_answer(self) -> None:
+        if self._request_line is None:
+            # Between requests (the failure came after the answer): nothing to say.
+            self._close()
+        else:
+            self._answer_and_close(500)
+
+    def _expire(self) -> None:
+        """Called by the sweep when ``_deadline`` has passed."""
+        state = self._state
+        if state == _IDLE:
+            gen_log.debug("Closing idle HTTP connection from %s", self.context)
+            self._close()
+        elif state == _HEAD:
+            gen_log.info("Timed out reading a request head from %s (header_timeout)", self.context)
+            self._answer_and_close(408)
+        elif state == _BODY:
+            gen_log.info("Timed out reading a request body from %s (body_timeout)", self.context)
+            self._answer_and_close(408)
+        else:
+            self._deadline = _INF
+
+    def _drain_idle(self) -> bool:
+        """Shutdown: close now if between requests; True when closed."""
+        if self._state == _IDLE:
+            self._close()
+            return True
+        return False
+
+    def _abort(self) -> None:
+        transport = self._transport
+        self._close()
+        if transport is not None:
+            transport.abort()
