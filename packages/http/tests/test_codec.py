@@ -115,6 +115,16 @@ def test_content_length_body() -> None:
     assert events[1:] == [b"hello world", ("end", None)]
 
 
+def test_feeding_a_bytearray_does_not_keep_the_callers_buffer() -> None:
+    reader = H1Reader(client=False, limits=LIMITS)
+    chunk = bytearray(b"GET / HTTP/1.1\r\nHost: h\r\n")
+    reader.feed(chunk)
+    chunk[:] = b"XXXXXXXXXXXXXXXXXXXXXXXXX"
+    reader.feed(memoryview(b"\r\n"))  # type: ignore[arg-type]
+    head = reader.next_event()
+    assert isinstance(head, Head) and head.start_line.path == "/"
+
+
 def test_zero_content_length_has_no_data_event() -> None:
     data = b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"
     assert parse(data)[1:] == [("end", None)]

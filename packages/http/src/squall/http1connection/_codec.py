@@ -245,6 +245,8 @@ class H1Reader:
         if not data:
             self._eof = True
             return
+        if type(data) is not bytes:
+            data = bytes(data)  # never keep (and later grow) the caller's buffer
         buf = self._buf
         pos = self._pos
         if pos >= len(buf):
