@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from squall.http1connection._codec import (
-    NEED_DATA,
     Data,
     EndOfMessage,
     H1Limits,
@@ -259,6 +258,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         "_keep",
         "_message",
         "_parts",
+        "_persist",
         "_pumping",
         "_raw",
         "_read_done",
@@ -289,6 +289,9 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._pumping = False
         self._blocked = False
         self._eof = False
+        # False once this connection must end after the current response
+        # (no_keep_alive, the client's EOF, a server shutdown).
+        self._persist = settings.keep_alive
         self._backlog = 0
         self._read_paused = False
         self._write_paused: asyncio.Future[None] | None = None
@@ -309,7 +312,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._raw = False
         self._read_done = False
         self._write_done = False
-        self._keep = True
+        self._keep = False
         self._body_seen = 0
         settings = self._settings
         self._body_limit = settings.max_body_size
@@ -365,6 +368,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
 
     def eof_received(self) -> bool:
         self._eof = True
+        self._persist = self._keep = False
         self._reader.feed(b"")
         if self._blocked or self._state == _BUSY:
             # A request is being answered: keep the transport open to send it.
@@ -381,9 +385,8 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         if waiter is not None and not waiter.done():
             waiter.set_exception(StreamClosedError(real_error=exc))
             waiter.add_done_callback(_quiet)
-        if self._message is not None or self._request_line is not None:
-            if not self._write_done:
-                self._abandoned()
+        if self._request_line is not None and not self._write_done:
+            self._abandoned()
         delegate = self._settings.delegate
         if delegate is not None:
             try:
@@ -437,6 +440,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._deadline = _INF
         self._request_line = line
         self._headers = headers
+        self._keep = self._persist and self._reader.keep_alive
         settings = self._settings
         if settings.xheaders:
             base = self.context
@@ -453,35 +457,39 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         delegate = settings.delegate
         if delegate is None:
             # Plain callable: the body is gathered here, the call comes at the end.
-            self._parts = []
-            self._body_started()
+            self._after_head()
             return
         self._state = _BUSY
         message = delegate.start_request(self, self._exchange)
         self._message = message
         pending = message.headers_received(line, headers)
         if pending is not None:
-            self._wait(pending, self._body_started)
+            self._wait(pending, self._after_head)
         else:
-            self._body_started()
+            self._after_head()
 
-    def _body_started(self) -> None:
-        """After the head (and the application's look at it): admit the body."""
+    def _after_head(self) -> None:
+        """Look at what follows the head: the end of the request, or a body to admit."""
+        event = self._reader.next_event()
+        if type(event) is EndOfMessage:
+            # No body (the usual GET): no header lookups, straight to the answer.
+            self._on_end()
+            return
         headers = self._headers
         assert headers is not None
-        # The reader has validated the framing fields; here only their values matter.
-        if headers.get("Transfer-Encoding") is None:
-            length = headers.get("Content-Length")
-            if length is None or length == "0":
-                self._state = _BUSY
-                return
-            if int(length.partition(",")[0]) > self._body_limit:
-                raise H1ProtocolError(413, "Content-Length larger than max_body_size")
+        # The reader has validated the framing fields; only the size matters here.
+        length = headers.get("Content-Length")
+        if length is not None and int(length.partition(",")[0]) > self._body_limit:
+            raise H1ProtocolError(413, "Content-Length larger than max_body_size")
+        if self._settings.delegate is None:
+            self._parts = []
         if self._reader.expects_continue and not self._head_sent:
             self._transport.write(_CONTINUE)
         self._state = _BODY
         timeout = self._body_timeout
         self._deadline = self._registry.now + timeout if timeout is not None else _INF
+        if type(event) is Data:
+            self._on_data(event.data)  # type: ignore[attr-defined]
 
     def _on_data(self, chunk: bytes) -> None:
         if self._write_done:
@@ -555,9 +563,11 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             message.finish()
             return
         parts = self._parts
-        assert parts is not None
-        body = parts[0] if len(parts) == 1 else b"".join(parts)
-        self._parts = None
+        if parts is None:
+            body = b""
+        else:
+            body = parts[0] if len(parts) == 1 else b"".join(parts)
+            self._parts = None
         request = HTTPServerRequest(
             start_line=self._request_line,
             headers=self._headers,
@@ -635,31 +645,27 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         status: Any = start_line
         if status.code < 200:
             return self._send(writer.head(start_line, headers, keep_alive=True))
-        keep = (
-            self._keep
-            and self._settings.keep_alive
-            and self._reader.keep_alive
-            and not self._registry.draining
-            and not self._eof
-        )
         data = writer.head(
             start_line,
             headers,
             request_method=line.method,
-            keep_alive=keep,
+            keep_alive=self._keep,
             peer_version=line.version,
         )
         self._head_sent = True
         if not writer.keep_alive:
             self._keep = False
+        transport = self._transport
         if chunk:
             body = self._framed(chunk)
             if len(body) < 65536:
                 data += body
             else:
-                self._transport.write(data)
+                transport.write(data)
                 data = body
-        return self._send(data)
+        transport.write(data)
+        waiter = self._write_paused
+        return waiter if waiter is not None else self._registry.done
 
     def write(self, chunk: bytes) -> asyncio.Future[None]:
         """Send a piece of the body; the future resolves once the transport took it.
@@ -708,13 +714,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         # connection for the next one, more body closes it (see _on_data).
 
     def _next_or_close(self) -> None:
-        if not (
-            self._keep
-            and self._settings.keep_alive
-            and self._reader.keep_alive
-            and not self._registry.draining
-            and not self._eof
-        ):
+        if not self._keep:
             self._close()
             return
         self._reset()
@@ -831,7 +831,8 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             self._deadline = _INF
 
     def _drain_idle(self) -> bool:
-        """Shutdown: close now if between requests; True when closed."""
+        """Shutdown: close now if between requests (else after this response); True when closed."""
+        self._persist = self._keep = False
         if self._state == _IDLE:
             self._close()
             return True

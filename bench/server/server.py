@@ -1,0 +1,132 @@
+"""HTTP servers for bench/server/run.py: one process per run, chosen by argv.
+
+usage: server.py IMPL  (IMPL: squall, squall-uvloop, tornado, asyncio, uvicorn)
+
+Every server answers GET with "Hello, world!" and POST by echoing the body,
+keeps connections alive, and prints its port on stdout, then serves until
+killed.  The squall and Tornado servers run the *same* plain callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import resource
+import socket
+import sys
+
+impl = sys.argv[1]
+profile_to = sys.argv[2] if len(sys.argv) > 2 else None
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+HELLO = b"Hello, world!"
+
+
+def listener() -> socket.socket:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(4096)
+    s.setblocking(False)
+    return s
+
+
+def make_callback(ResponseStartLine, HTTPHeaders):  # type: ignore[no-untyped-def]
+    ok = ResponseStartLine("HTTP/1.1", 200, "OK")
+
+    def handle_request(request):  # type: ignore[no-untyped-def]
+        body = request.body if request.method == "POST" else HELLO
+        request.connection.write_headers(
+            ok,
+            HTTPHeaders({"Content-Type": "text/plain", "Content-Length": str(len(body))}),
+            body,
+        )
+        request.connection.finish()
+
+    return handle_request
+
+
+async def main() -> None:
+    sock = listener()
+    if impl.startswith("squall"):
+        from squall.httpserver import HTTPServer
+        from squall.httputil import HTTPHeaders, ResponseStartLine
+
+        HTTPServer(make_callback(ResponseStartLine, HTTPHeaders)).add_sockets([sock])
+    elif impl == "tornado":
+        from tornado.httpserver import HTTPServer  # type: ignore[no-redef]
+        from tornado.httputil import HTTPHeaders, ResponseStartLine  # type: ignore[no-redef]
+
+        HTTPServer(make_callback(ResponseStartLine, HTTPHeaders)).add_sockets([sock])
+    elif impl == "asyncio":
+        reply = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n" + HELLO
+
+        class Fixed(asyncio.Protocol):
+            """Answers every request head with fixed bytes (GET only): the ceiling."""
+
+            __slots__ = ("t",)
+
+            def connection_made(self, transport):  # type: ignore[no-untyped-def]
+                self.t = transport
+
+            def data_received(self, data):  # type: ignore[no-untyped-def]
+                n = data.count(b"\r\n\r\n")
+                if n:
+                    self.t.write(reply * n)
+
+        await asyncio.get_running_loop().create_server(Fixed, sock=sock, backlog=4096)
+    elif impl == "uvicorn":
+        import uvicorn
+
+        async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+            body = HELLO
+            if scope["method"] == "POST":
+                parts = []
+                more = True
+                while more:
+                    message = await receive()
+                    parts.append(message.get("body", b""))
+                    more = message.get("more_body", False)
+                body = b"".join(parts)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/plain"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+
+        config = uvicorn.Config(
+            app, http="h11", loop="none", lifespan="off", access_log=False, log_level="warning"
+        )
+        server = uvicorn.Server(config)
+        asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+    gc.collect()
+    print(sock.getsockname()[1], flush=True)
+    await asyncio.Event().wait()
+
+
+if impl == "squall-uvloop":
+    import uvloop
+
+    uvloop.install()
+if profile_to:
+    import cProfile
+    import signal
+
+    prof = cProfile.Profile()
+
+    def dump(*_):  # type: ignore[no-untyped-def]
+        prof.disable()
+        prof.dump_stats(profile_to)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, dump)
+    prof.enable()
+asyncio.run(main())
