@@ -16,12 +16,13 @@ from typing import Any
 from squall.httputil import (
     HTTPConnection,
     HTTPHeaders,
+    HTTPInputError,
     HTTPMessageDelegate,
     HTTPServerRequest,
     RequestStartLine,
     ResponseStartLine,
 )
-from squall.log import app_log
+from squall.log import app_log, gen_log
 
 from ._peer import _PeerContext, _resolve_forwarded
 
@@ -71,7 +72,10 @@ class _GatherThenCall(HTTPMessageDelegate):
             server_connection=self._server_conn,
         )
         if body:
-            request._parse_body()
+            try:
+                request._parse_body()
+            except HTTPInputError as exc:
+                gen_log.info("Request body not parsed as a form: %s", exc)
         outcome = self._handler(request)
         if outcome is not None and hasattr(outcome, "__await__"):
             asyncio.ensure_future(outcome).add_done_callback(_report)

@@ -257,6 +257,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         "_inflate",
         "_keep",
         "_message",
+        "_muted",
         "_parts",
         "_persist",
         "_pumping",
@@ -309,6 +310,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._inflate: Any = None
         self._close_callback: Callable[[], None] | None = None
         self._head_sent = False
+        self._muted = False
         self._raw = False
         self._read_done = False
         self._write_done = False
@@ -367,13 +369,13 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._pump()
 
     def eof_received(self) -> bool:
+        # Like Tornado, a client that stops sending is taken to be gone: a
+        # request in progress hears on_connection_close (long polls rely on it).
         self._eof = True
         self._persist = self._keep = False
-        self._reader.feed(b"")
-        if self._blocked or self._state == _BUSY:
-            # A request is being answered: keep the transport open to send it.
-            return True
-        self._pump()
+        if not self._blocked and self._state != _BUSY:
+            self._reader.feed(b"")
+            self._pump()
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -576,10 +578,18 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             server_connection=self,
         )
         if body:
-            request._parse_body()
+            self._parse_form(request)
         outcome = handler(request)
         if outcome is not None and hasattr(outcome, "__await__"):
             asyncio.ensure_future(outcome).add_done_callback(self._handler_done)
+
+    def _parse_form(self, request: HTTPServerRequest) -> None:
+        """Fill ``body_arguments``/``files``; a body that is no valid form stays raw bytes."""
+        try:
+            request._parse_body()
+        except HTTPInputError as exc:
+            # The callable still gets request.body; only the parsed view is empty.
+            gen_log.info("Request body from %s not parsed as a form: %s", self.context, exc)
 
     def _handler_done(self, task: asyncio.Future[Any]) -> None:
         if task.cancelled() or task.exception() is None:
@@ -653,6 +663,8 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             peer_version=line.version,
         )
         self._head_sent = True
+        # A HEAD answer has no body: what the application writes for it is dropped.
+        self._muted = line.method == "HEAD"
         if not writer.keep_alive:
             self._keep = False
         transport = self._transport
@@ -683,6 +695,8 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         return self._send(self._framed(chunk))
 
     def _framed(self, chunk: bytes) -> bytes:
+        if self._muted:
+            return b""
         try:
             return self._writer.data(chunk)
         except HTTPOutputError:
