@@ -56,6 +56,7 @@ class _PeerContext:
 
 def _peer_context(address: Any, protocol: str, trusted_downstream: Collection[str]) -> _PeerContext:
     """The context of a freshly accepted connection from ``address``."""
+    family: int
     if isinstance(address, tuple) and address:
         family = socket.AF_INET6 if ":" in str(address[0]) else socket.AF_INET
         ip: str | None = str(address[0])

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from squall.http1connection._codec import (
     Data,
@@ -115,7 +115,9 @@ class _Settings:
         # adapter delegate.
         self.delegate: Any = callback if hasattr(callback, "start_request") else None
         self.handler: Callable[[HTTPServerRequest], Any] | None = (
-            None if self.delegate is not None else callback
+            None
+            if self.delegate is not None
+            else cast(Callable[[HTTPServerRequest], Any], callback)
         )
         self.keep_alive = not server.no_keep_alive
         self.xheaders = server.xheaders
@@ -491,7 +493,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         timeout = self._body_timeout
         self._deadline = self._registry.now + timeout if timeout is not None else _INF
         if type(event) is Data:
-            self._on_data(event.data)  # type: ignore[attr-defined]
+            self._on_data(event.data)
 
     def _on_data(self, chunk: bytes) -> None:
         if self._write_done:
@@ -516,7 +518,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         try:
             # Bounded output: a small bomb must not expand past the body limit.
             room = self._body_limit - self._body_seen + len(chunk)
-            plain = self._inflate.decompress(chunk, max(room, 1) + 1)
+            plain: bytes = self._inflate.decompress(chunk, max(room, 1) + 1)
         except zlib.error as exc:
             raise H1ProtocolError(400, f"corrupt gzip body: {exc}") from None
         if self._inflate.unconsumed_tail or len(plain) > room:

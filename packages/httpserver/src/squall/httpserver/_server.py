@@ -14,7 +14,7 @@ import asyncio
 import socket
 import ssl
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from squall.http1connection import HTTP1ConnectionParameters, HTTP1ServerConnection
 from squall.httputil import (
@@ -135,7 +135,7 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
         # Configurable.__new__ has already called initialize() with the arguments.
         pass
 
-    def initialize(
+    def initialize(  # type: ignore[override]
         self,
         request_callback: HTTPServerConnectionDelegate | Callable[[HTTPServerRequest], Any],
         no_keep_alive: bool = False,
@@ -271,17 +271,20 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
         """The delegate for a request arriving on a stream served by :meth:`handle_stream`."""
         callback = self.request_callback
         delegate: HTTPMessageDelegate
-        if isinstance(callback, HTTPServerConnectionDelegate) or hasattr(callback, "start_request"):
-            delegate = callback.start_request(server_conn, request_conn)  # type: ignore[union-attr]
+        starter = getattr(callback, "start_request", None)
+        if starter is not None:
+            delegate = starter(server_conn, request_conn)
         else:
-            delegate = _GatherThenCall(callback, server_conn, request_conn)
+            delegate = _GatherThenCall(
+                cast(Callable[[HTTPServerRequest], Any], callback), server_conn, request_conn
+            )
         if self.xheaders:
             delegate = _Forwarded(delegate, request_conn)
         return delegate
 
     def on_close(self, server_conn: object) -> None:
         """A stream connection ended: forget it (and tell the application's delegate)."""
-        self._stream_conns.discard(server_conn)  # type: ignore[arg-type]
+        self._stream_conns.discard(cast(HTTP1ServerConnection, server_conn))
         closing = getattr(self.request_callback, "on_close", None)
         if closing is not None:
             closing(server_conn)
