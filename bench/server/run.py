@@ -95,7 +95,15 @@ def rss_kb(pid: int) -> int:
 
 def wrk(port: int, seconds: float, conns: int, script: str | None = None) -> tuple[int, int]:
     """Run wrk on the client CPU; returns (requests completed, non-2xx or socket errors)."""
-    cmd = ["taskset", "-c", str(CLIENT_CPU), "wrk", "-t1", f"-c{conns}", f"-d{seconds}s"]
+    cmd = [
+        "taskset",
+        "-c",
+        str(CLIENT_CPU),
+        "wrk",
+        "-t1",
+        f"-c{conns}",
+        f"-d{max(1, round(seconds))}s",
+    ]
     if script:
         cmd += ["-s", script]
     cmd.append(f"http://127.0.0.1:{port}/")
@@ -116,7 +124,7 @@ def measure(impl: str, seconds: float, conns: int, script: str | None) -> tuple[
     """(requests/s, server CPU us per request, errors) for one fresh server."""
     proc, port = start(impl)
     try:
-        wrk(port, 0.5, conns, script)  # warm-up
+        wrk(port, 1, conns, script)  # warm-up
         c0 = cpu_ns(proc.pid)
         t0 = time.perf_counter()
         done, errors = wrk(port, seconds, conns, script)
@@ -288,7 +296,7 @@ def profile(seconds: float, conns: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--conns", type=int, default=50)
     parser.add_argument("--held", type=int, default=10_000)
     parser.add_argument("--only", choices=["hello", "post", "memory", "profile"])

@@ -102,11 +102,27 @@ async def main() -> None:
             )
             await send({"type": "http.response.body", "body": body})
 
+        # uvicorn binds its own socket (handing it ours through serve(sockets=...)
+        # costs it a 40 ms delayed-ACK stall per request here).
+        port = sock.getsockname()[1]
+        sock.close()
         config = uvicorn.Config(
-            app, http="h11", loop="none", lifespan="off", access_log=False, log_level="warning"
+            app,
+            host="127.0.0.1",
+            port=port,
+            http="h11",
+            loop="none",
+            lifespan="off",
+            access_log=False,
+            log_level="warning",
+            backlog=4096,
         )
         server = uvicorn.Server(config)
-        asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+        asyncio.get_running_loop().create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        print(port, flush=True)
+        await asyncio.Event().wait()
     gc.collect()
     print(sock.getsockname()[1], flush=True)
     await asyncio.Event().wait()

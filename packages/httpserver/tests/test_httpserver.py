@@ -580,3 +580,54 @@ def test_protocol_argument_sets_the_scheme(serve, wire) -> None:
     live = serve(handler, protocol="https")
     wire.request_once(live.port, GET)
     assert seen == ["https"]
+
+
+def test_write_futures_wait_for_a_slow_reader(serve, wire) -> None:
+    """Back-pressure: write() futures resolve only as the client drains its socket."""
+    states = []
+
+    def handler(request) -> None:
+        async def stream() -> None:
+            conn = request.connection
+            await conn.write_headers(
+                ResponseStartLine("HTTP/1.1", 200, "OK"),
+                HTTPHeaders({"Content-Length": str(64 * 65536)}),
+            )
+            for _ in range(64):
+                future = conn.write(b"x" * 65536)
+                states.append(future.done())
+                await future
+            conn.finish()
+
+        asyncio.ensure_future(stream())
+
+    live = serve(handler)
+    with wire.connect(live.port) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        import time
+
+        time.sleep(0.3)  # let the server fill the socket buffers
+        data = wire.read_all(sock)
+    (response,) = wire.parse(data)
+    assert len(response.body) == 64 * 65536
+    assert False in states  # some writes had to wait for the reader
+
+
+def test_pipelined_flood_past_max_buffer_size_pauses_reading(serve, wire) -> None:
+    def handler(request) -> None:
+        asyncio.get_running_loop().call_soon(wire.answer, request, request.path.encode())
+
+    live = serve(handler, max_buffer_size=4096)
+    count = 2000
+    raw = b"".join(b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(count - 1))
+    raw += b"GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    import threading
+
+    with wire.connect(live.port) as sock:
+        sender = threading.Thread(target=sock.sendall, args=(raw,))
+        sender.start()
+        data = wire.read_all(sock, limit=30)
+        sender.join(5)
+    responses = wire.parse(data, ["GET"] * count)
+    assert [r.body for r in responses[:3]] == [b"/0", b"/1", b"/2"]
+    assert responses[-1].body == b"/last"

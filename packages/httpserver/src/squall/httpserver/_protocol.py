@@ -423,6 +423,8 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
                     self._on_data(event.data)  # type: ignore[attr-defined]
                 elif kind is Head:
                     self._on_head(event)  # type: ignore[arg-type]
+                    if self._state == _IDLE and not reader.buffered:
+                        break  # answered, and no pipelined bytes wait
                 elif kind is EndOfMessage:
                     self._on_end()
                 else:
@@ -738,7 +740,8 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._state = _IDLE
         self._deadline = self._registry.now + self._settings.idle_timeout
         self._blocked = False
-        self._unpause_reading()
+        if self._backlog:
+            self._unpause_reading()
         if not self._pumping:
             self._pump()
 

@@ -25,7 +25,7 @@ from squall.httputil import (
 )
 from squall.iostream import IOStream, SSLIOStream
 from squall.log import app_log, gen_log
-from squall.netutil import _DEFAULT_BACKLOG, add_accept_handler
+from squall.netutil import add_accept_handler
 from squall.tcpserver import TCPServer
 from squall.util import Configurable
 
@@ -180,7 +180,6 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
         self._handshakes: set[asyncio.Task[Any]] = set()
         # Connections served through handle_stream (IOStream path).
         self._stream_conns: set[HTTP1ServerConnection] = set()
-        self._backlog = _DEFAULT_BACKLOG
 
     @classmethod
     def configurable_base(cls) -> type[Configurable]:
