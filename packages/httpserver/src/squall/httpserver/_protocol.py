@@ -356,6 +356,12 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._deadline = registry.now + self._settings.idle_timeout
 
     def data_received(self, data: bytes) -> None:
+        if len(data) < 8192:
+            # The reader keeps the last chunk until more comes, maybe for the
+            # whole idle life of a keep-alive connection. The transport's
+            # chunk sits at the head of a 256 KB receive allocation, which
+            # would pin a page per idle connection: keep a compact copy.
+            data = bytes(memoryview(data))
         self._reader.feed(data)
         if self._blocked:
             # Pipelined bytes (or a body the application is not ready for)
