@@ -246,7 +246,8 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
     def handle_stream(self, stream: IOStream, address: tuple[Any, ...]) -> None:
         """Serve HTTP on an already connected ``stream`` (Tornado's TCPServer hook).
 
-        Used for streams handed over by code built on :class:`TCPServer`;
+        Used for streams handed over by code built on
+        :class:`~squall.tcpserver.TCPServer`;
         sockets this server accepts itself take the faster transport path.
         """
         scheme = "https" if isinstance(stream, SSLIOStream) else (self.protocol or "http")
