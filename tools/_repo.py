@@ -46,6 +46,17 @@ class Dist:
         return [req_name(r)[len("squall-") :] for r in self.requires if is_squall(r)]
 
     @property
+    def test_squall_deps(self) -> list[str]:
+        """Folder names of squall siblings the test group needs (a client's tests
+        may serve from the squall server); built from this repository too."""
+        return [req_name(r)[len("squall-") :] for r in self.test_requires if is_squall(r)]
+
+    @property
+    def test_third_party(self) -> list[str]:
+        """Test-group requirements that come from the package index."""
+        return [r for r in self.test_requires if not is_squall(r)]
+
+    @property
     def third_party(self) -> list[str]:
         """Runtime requirements that come from the package index."""
         return [r for r in self.requires if not is_squall(r)]

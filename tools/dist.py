@@ -37,6 +37,12 @@ def install(folder: str) -> None:
     """Install ``folder`` and its squall closure from fresh wheels, plus test deps."""
     table = dists()
     order = closure(folder, table)
+    # Squall siblings named only by the test group (a client tested against
+    # the squall server) come from this repository as well, after the rest.
+    for extra in table[folder].test_squall_deps:
+        for name in closure(extra, table):
+            if name not in order:
+                order.append(name)
     with tempfile.TemporaryDirectory(prefix="squall-wheels-") as tmp:
         wheels = build_wheels(order, Path(tmp))
         # Uninstall any squall dist not in the closure (a reused env must not
@@ -64,7 +70,7 @@ def install(folder: str) -> None:
             ]
         )
     third = [r for f in order for r in table[f].third_party]
-    tests = list(table[folder].test_requires)
+    tests = list(table[folder].test_third_party)
     if third or tests:
         run([*PIP, "install", "-q", *third, *tests])
     run([*PIP, "check"])
@@ -105,7 +111,11 @@ def develop() -> None:
         {
             r
             for d in table.values()
-            for r in (*d.third_party, *d.test_requires, *(x for e in d.extras.values() for x in e))
+            for r in (
+                *d.third_party,
+                *d.test_third_party,
+                *(x for e in d.extras.values() for x in e),
+            )
         }
     )
     if third:
