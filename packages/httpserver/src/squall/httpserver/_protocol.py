@@ -387,6 +387,9 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # Closing a lost transport is a no-op, but Python 3.10's TLS transport
+        # warns (ResourceWarning) when collected without an explicit close.
+        self._transport.close()
         self._state = _GONE
         self._deadline = _INF
         self._blocked = True
