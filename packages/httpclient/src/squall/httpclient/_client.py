@@ -176,6 +176,10 @@ def _report_to(future: asyncio.Future[HTTPResponse], request: HTTPRequest, callb
     future.add_done_callback(deliver)
 
 
+async def _one_turn() -> None:
+    await asyncio.sleep(0)
+
+
 class HTTPClient:
     """A blocking HTTP client for scripts: runs an :class:`AsyncHTTPClient` on a private loop.
 
@@ -218,6 +222,8 @@ class HTTPClient:
             return
         self._closed = True
         self._async_client.close()
+        # One more turn so that connections being closed release their sockets.
+        self._io_loop.run_sync(_one_turn)
         self._io_loop.close()
 
     def fetch(self, request: str | HTTPRequest, **kwargs: Any) -> HTTPResponse:
