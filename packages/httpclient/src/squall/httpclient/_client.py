@@ -123,28 +123,24 @@ class AsyncHTTPClient(Configurable):
             request = HTTPRequest(url=request, **kwargs)
         elif kwargs:
             raise ValueError("fetch() takes options either in an HTTPRequest or as keywords")
-        # The caller's headers object stays untouched by what the client adds.
-        request.headers = HTTPHeaders(request.headers)
         ready = _resolved(request, self.defaults)
+        # A copy: what the client adds never shows in the caller's headers.
+        ready.headers = HTTPHeaders(request.headers)
         future: asyncio.Future[HTTPResponse] = asyncio.get_running_loop().create_future()
-        if callback is not None:
-            _report_to(future, request, callback)
-            strict = False
-        else:
-            strict = raise_error
+        lenient = callback is not None or not raise_error
 
         def settle(response: HTTPResponse) -> None:
             if future.done():
                 return
-            error = response.error
-            if error is not None and (strict or not isinstance(error, HTTPClientError)):
-                if callback is not None:
-                    future.set_result(response)
-                else:
-                    future.set_exception(error)
+            failure = response.error
+            fatal = failure is not None and callback is None
+            if fatal and not (lenient and isinstance(failure, HTTPClientError)):
+                future.set_exception(failure)  # type: ignore[arg-type]
             else:
                 future.set_result(response)
 
+        if callback is not None:
+            _report_to(future, request, callback)
         self.fetch_impl(ready, settle)
         return future
 
