@@ -5,7 +5,7 @@
 It serves the files it is given, a few fixed endpoints (redirects of every
 kind, a redirect loop, ``/method`` echoing the method and Content-Length,
 ``/conn`` echoing nginx's connection serial number and request count on that
-connection, so reuse can be checked), gzip for text, TLS on a second port when
+connection, so reuse can be checked), gzip for text (unless ``gzip=False``), TLS on a second port when
 a certificate is given, and optionally a forward proxy on a third port (it
 adds ``X-Proxied-By: nginx`` so a test can see the request went through it,
 and with ``proxy_credentials`` it answers 407 unless Proxy-Authorization
@@ -54,6 +54,7 @@ class Nginx:
         upstream: int | None = None,
         workers: int = 1,
         cpu: int | None = None,
+        gzip: bool = True,
     ) -> None:
         if NGINX is None:
             raise RuntimeError("nginx is not installed (apt-get install nginx)")
@@ -70,6 +71,7 @@ class Nginx:
         self._upstream = upstream
         self._workers = workers
         self._cpu = cpu
+        self._gzip = gzip
         self._process: subprocess.Popen[bytes] | None = None
 
     # -- config -----------------------------------------------------------
@@ -149,7 +151,7 @@ http {{
     tcp_nopush on;
     keepalive_requests 1000000;
     keepalive_timeout 60s;
-    gzip on;
+    gzip {"on" if self._gzip else "off"};
     gzip_min_length 0;
     gzip_types text/plain;
     resolver_timeout 1s;
