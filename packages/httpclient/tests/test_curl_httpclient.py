@@ -413,6 +413,8 @@ def test_nginx_gzip(nginx: Any, client_class: type[AsyncHTTPClient]) -> None:
         HTTPRequest(nginx.url("/page.txt"), decompress_response=False),
     )
     assert unpacked.body == b"squall " * 200
+    assert unpacked.headers.get("X-Consumed-Content-Encoding") == "gzip"
+    assert "Content-Encoding" not in unpacked.headers
     assert raw.body == b"squall " * 200  # not asked for gzip: nginx sends it plain
     assert "gzip" not in raw.headers.get("Content-Encoding", "")
     forced = fetch_all(

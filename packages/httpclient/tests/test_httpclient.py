@@ -7,7 +7,7 @@ import ssl
 from typing import Any
 
 import pytest
-from _httpclient_support import App, serve, stop
+from _httpclient_support import App, RawServer, ok_answer, serve, stop
 from squall.httpclient import AsyncHTTPClient, HTTPClientError, HTTPError, HTTPRequest
 
 
@@ -110,8 +110,14 @@ def test_gzip_decompressed_unless_disabled(run: Any, client_impl: Any) -> None:
         response = await client.fetch(base + "/gzip")
         assert response.body == b"hello " * 100
         assert "gzip" in app.requests[-1].headers.get("Accept-Encoding", "")
+        # The decoded coding moves to X-Consumed-Content-Encoding (Tornado's simple client's rule).
+        assert "Content-Encoding" not in response.headers
+        assert response.headers["X-Consumed-Content-Encoding"] == "gzip"
+        assert response.headers["Content-Length"]
         raw = await client.fetch(base + "/gzip", decompress_response=False)
         assert raw.body[:2] == b"\x1f\x8b"
+        assert raw.headers["Content-Encoding"] == "gzip"
+        assert "X-Consumed-Content-Encoding" not in raw.headers
 
     run(lambda: _with_app(client_impl, body))
 
@@ -412,3 +418,70 @@ def test_request_defaults_and_properties() -> None:
     assert request.headers["A"] == "b"
     assert request.connect_timeout is None and request.follow_redirects is None
     assert HTTPRequest("http://x/", use_gzip=False).decompress_response is False
+
+
+# -- wrong Content-Length on a kept-alive connection -------------------------------------------
+
+
+def _wrong_length(method: str, path: str) -> bytes:
+    if path == "/longer":
+        # Promises 10 bytes, sends 5, keeps the connection open.
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"
+    if path == "/shorter":
+        # Promises 2 bytes, sends 6: the 4 extra bytes must not be read as the next answer.
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK"
+    return ok_answer(method, path)
+
+
+def test_content_length_longer_than_body_times_out(run: Any, client_impl: Any) -> None:
+    async def body() -> None:
+        server = RawServer(_wrong_length)
+        base = f"http://127.0.0.1:{await server.start()}"
+        client = client_impl(force_instance=True)
+        try:
+            assert (await client.fetch(base + "/ok")).body == b"ok"
+            with pytest.raises(HTTPClientError) as caught:
+                await client.fetch(base + "/longer", request_timeout=0.3)
+            assert caught.value.code == 599
+            assert "imeout" in str(caught.value) or "timed out" in str(caught.value)
+            # The half-read connection is not reused: the next request dials anew.
+            assert (await client.fetch(base + "/ok")).body == b"ok"
+            assert server.opened == 2
+        finally:
+            client.close()
+            server.close()
+
+    run(body)
+
+
+def test_content_length_shorter_than_body_drops_the_connection(run: Any, client_impl: Any) -> None:
+    async def body() -> None:
+        server = RawServer(_wrong_length)
+        base = f"http://127.0.0.1:{await server.start()}"
+        client = client_impl(force_instance=True)
+        try:
+            assert (await client.fetch(base + "/ok")).body == b"ok"
+            assert (await client.fetch(base + "/shorter")).body == b"ok"
+            assert server.opened == 1
+            for _ in range(2):
+                assert (await client.fetch(base + "/ok")).body == b"ok"
+            assert server.opened == 2
+        finally:
+            client.close()
+            server.close()
+
+    run(body)
+
+
+# -- connection options ----------------------------------------------------------------------
+
+
+def test_network_interface_sets_the_source_address(run: Any, client_impl: Any) -> None:
+    async def body(client: Any, base: str, app: App) -> None:
+        # The whole of 127.0.0.0/8 is loopback on Linux: bind the source to another address.
+        await client.fetch(base + "/hello", network_interface="127.0.0.2")
+        assert app.peers[-1] == "127.0.0.2"
+        await client.fetch(base + "/hello")
+        assert app.peers[-1] == "127.0.0.1"
+
+    run(lambda: _with_app(client_impl, body))

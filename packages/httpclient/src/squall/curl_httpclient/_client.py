@@ -25,7 +25,7 @@ import pycurl  # type: ignore[import-untyped,unused-ignore]
 from squall.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from squall.ioloop import IOLoop
 
-from ._setup import _configure, _timings, _Transfer
+from ._setup import _configure, _mark_decoded, _timings, _Transfer
 
 _POLL_EVENTS = {
     pycurl.POLL_NONE: 0,
@@ -218,6 +218,8 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
             self._spare.append(curl)
         buffer = transfer.buffer
         buffer.seek(0)
+        if transfer.request.decompress_response:
+            _mark_decoded(transfer.headers)
         response = HTTPResponse(
             transfer.request,
             599 if error is not None else code,

@@ -13,7 +13,10 @@ in :mod:`._client`. The mapping, option by option:
   the time the request already spent queued).
 - expect_100_continue: off sends an empty ``Expect:`` so libcurl never waits
   for ``100 Continue``; on asks for it explicitly.
-- decompress_response: libcurl advertises and undoes gzip/deflate.
+- decompress_response: libcurl advertises and undoes gzip/deflate; the
+  decoded ``Content-Encoding`` is then reported as
+  ``X-Consumed-Content-Encoding`` (as the simple client does), since the body
+  handed back is no longer encoded.
 - proxies from the environment are ignored: only proxy_host/proxy_port count.
 """
 
@@ -210,6 +213,18 @@ def _configure(curl: Any, transfer: _Transfer, time_left: float | None) -> None:
     _apply_method(curl, method, body)
     if request.prepare_curl_callback is not None:
         request.prepare_curl_callback(curl)
+
+
+# Codings libcurl undoes for ENCODING "gzip,deflate" (lower case).
+_DECODED = frozenset(("gzip", "x-gzip", "deflate"))
+
+
+def _mark_decoded(headers: HTTPHeaders) -> None:
+    """Rename a coding libcurl removed from the body to ``X-Consumed-Content-Encoding``."""
+    coding = headers.get("Content-Encoding")
+    if coding is not None and coding.strip().lower() in _DECODED:
+        del headers["Content-Encoding"]
+        headers["X-Consumed-Content-Encoding"] = coding
 
 
 # The timers libcurl keeps for each transfer, reported as HTTPResponse.time_info.
