@@ -1,4 +1,4 @@
-"""SimpleAsyncHTTPClient: fetch scheduling, connection pool, dialing (proxies, TLS), redirects."""
+"""SimpleAsyncHTTPClient: scheduling, deadlines, the connection pool, request bytes, dialing."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import ssl
 import time
 from collections.abc import Callable
 from typing import Any, cast
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from squall.http1connection._codec import H1Limits, H1Reader
 from squall.http1connection._events import NEED_DATA, Head
@@ -19,24 +19,30 @@ from squall.httpclient._request import HTTPRequest
 from squall.httpclient._response import HTTPClientError, HTTPResponse
 from squall.httputil import (
     HTTPHeaders,
+    HTTPOutputError,
     RequestStartLine,
     ResponseStartLine,
     encode_username_password,
 )
 from squall.netutil import Resolver, is_valid_ip, ssl_options_to_context
 
-from ._link import HTTPStreamClosedError, HTTPTimeoutError, _Exchange, _Link, _Stale
+from ._fetch import _Fetch
+from ._link import HTTPStreamClosedError, HTTPTimeoutError, _Link
 
 __all__ = ["SimpleAsyncHTTPClient"]
 
 _KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS"))
 _NEEDS_BODY = frozenset(("POST", "PATCH", "PUT"))
-_IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"))
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _USER_AGENT = "squall/0.1.0"
 #: Pooled connections unused for this long are closed (servers drop them sooner or later).
 _IDLE_SECONDS = 30.0
-_CONTENT_FIELDS = ("Content-Length", "Content-Type", "Content-Encoding", "Transfer-Encoding")
+_NEVER = float("inf")
+#: The deadline sweep may run this early (the loop's clock granularity).
+_SLACK = 0.001
+_ROUTE_CACHE = 512
+#: scheme, host to dial, port, Host field, request target, URL credentials, fixed fields.
+_Route = tuple[str, str, int, str, str, "tuple[str, str] | None", str]
 
 
 class _Pool:
@@ -138,15 +144,29 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         self._limits = H1Limits(
             max_header_size=max_header_size or 65536, max_body_size=max_body_size
         )
+        limit = max_buffer_size
+        if max_body_size is not None:
+            limit = min(limit, max_body_size)
+        self._body_limit = limit
         self._active = 0
-        self._waiting: collections.deque[_Waiting] = collections.deque()
+        self._waiting: collections.deque[_Fetch] = collections.deque()
+        self._live: dict[_Fetch, None] = {}
         self._pool = _Pool(per_key=max(max_clients, 1))
         self._contexts: dict[tuple[Any, ...], ssl.SSLContext] = {}
+        self._routes: dict[tuple[str, str | None, bool | None], _Route] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._alarm: asyncio.TimerHandle | None = None
+        self._alarm_at = _NEVER
 
     def close(self) -> None:
         super().close()
         self._pool.close()
+        if self._alarm is not None:
+            self._alarm.cancel()
+            self._alarm = None
+        for fetch in list(self._live):
+            fetch.fail(HTTPStreamClosedError("Client closed"))
         for task in list(self._tasks):
             task.cancel()
         if self._own_resolver:
@@ -155,102 +175,152 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
     # -- scheduling -------------------------------------------------------------
 
     def fetch_impl(self, request: HTTPRequest, callback: Callable[[HTTPResponse], None]) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (request.request_timeout or 1e9)
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        timeout = request.request_timeout
+        fetch = _Fetch(self, request, callback, loop.time() + timeout if timeout else _NEVER)
         if self._active < self.max_clients:
-            self._launch(request, callback, deadline)
+            self._active += 1
+            self._live[fetch] = None
+            fetch.begin()
             return
-        waiting = _Waiting(request, callback, deadline)
-        patience = min(request.connect_timeout or 1e9, request.request_timeout or 1e9)
-        waiting.timer = loop.call_later(patience, self._queue_timeout, waiting)
-        self._waiting.append(waiting)
+        patience = min(request.connect_timeout or _NEVER, timeout or _NEVER)
+        if patience < _NEVER:
+            fetch.timer = loop.call_later(patience, self._queue_timeout, fetch)
+        self._waiting.append(fetch)
 
-    def _queue_timeout(self, waiting: _Waiting) -> None:
+    def _queue_timeout(self, fetch: _Fetch) -> None:
         try:
-            self._waiting.remove(waiting)
+            self._waiting.remove(fetch)
         except ValueError:
             return
+        fetch.over = True
         error = HTTPTimeoutError("Timeout in request queue")
-        waiting.callback(self._failure(waiting.request, error))
-
-    def _launch(
-        self, request: HTTPRequest, callback: Callable[[HTTPResponse], None], deadline: float
-    ) -> None:
-        self._active += 1
-        task = asyncio.get_running_loop().create_task(self._run(request, callback, deadline))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _next_waiting(self) -> None:
-        self._active -= 1
-        while self._waiting and self._active < self.max_clients:
-            waiting = self._waiting.popleft()
-            if waiting.timer is not None:
-                waiting.timer.cancel()
-            self._launch(waiting.request, waiting.callback, waiting.deadline)
-
-    @staticmethod
-    def _failure(request: HTTPRequest, error: BaseException) -> HTTPResponse:
-        code = error.code if isinstance(error, HTTPClientError) else 599
-        return HTTPResponse(
-            request,
-            code,
-            error=error,
-            request_time=time.monotonic() - request._start_time,
-            start_time=request.start_time,
-        )
-
-    async def _run(
-        self, request: HTTPRequest, callback: Callable[[HTTPResponse], None], deadline: float
-    ) -> None:
-        try:
-            response = await self._follow(request, deadline)
-        except asyncio.CancelledError:
-            response = self._failure(request, HTTPStreamClosedError("Client closed"))
-        except Exception as e:
-            response = self._failure(request, e)
-        finally:
-            self._next_waiting()
-        callback(response)
-
-    async def _follow(self, request: HTTPRequest, deadline: float) -> HTTPResponse:
-        """Fetch ``request``, following redirects as its options allow."""
-        original_url = request.url
-        left = request.max_redirects or 0
-        while True:
-            follow = bool(request.follow_redirects) and left > 0
-            exchange = await self._attempt(request, deadline, follow)
-            headers = exchange.headers
-            assert headers is not None
-            code = exchange.code
-            if exchange.follow:
-                request = _redirected(request, urljoin(request.url, headers["Location"]), code)
-                left -= 1
-                continue
-            response = HTTPResponse._of_bytes(
+        request = fetch.request
+        fetch.callback(
+            HTTPResponse(
                 request,
-                code,
-                b"".join(exchange.chunks),
-                headers=headers,
-                reason=exchange.reason,
-                effective_url=request.url,
+                599,
+                error=error,
                 request_time=time.monotonic() - request._start_time,
                 start_time=request.start_time,
             )
-            response.request = _original(request, original_url)
-            if (
-                request.follow_redirects
-                and code in (301, 302, 303, 307, 308)
-                and "Location" in headers
-                and request.max_redirects
-            ):
-                response.error = HTTPClientError(
-                    code, f"Too many redirects (max_redirects={request.max_redirects})", response
-                )
-            return response
+        )
 
-    async def _attempt(self, request: HTTPRequest, deadline: float, follow: bool) -> _Exchange:
-        """One request/response on a pooled or new connection (retried once if stale)."""
+    def _next_waiting(self) -> None:
+        """A fetch ended: start queued ones while there is room."""
+        self._active -= 1
+        waiting = self._waiting
+        while waiting and self._active < self.max_clients:
+            fetch = waiting.popleft()
+            if fetch.timer is not None:
+                fetch.timer.cancel()
+            self._active += 1
+            self._live[fetch] = None
+            fetch.begin()
+
+    def _watch(self, deadline: float) -> None:
+        """Make sure the deadline sweep runs no later than ``deadline``."""
+        if deadline < self._alarm_at:
+            if self._alarm is not None:
+                self._alarm.cancel()
+            self._alarm_at = deadline
+            assert self._loop is not None
+            self._alarm = self._loop.call_at(deadline, self._sweep)
+
+    def _sweep(self) -> None:
+        """Time out every exchange past its deadline; one timer serves all fetches."""
+        self._alarm = None
+        self._alarm_at = _NEVER
+        assert self._loop is not None
+        now = self._loop.time() + _SLACK
+        soonest = _NEVER
+        for fetch in list(self._live):
+            if fetch.link is None:
+                continue  # dialing: asyncio.wait_for keeps that time
+            if fetch.deadline <= now:
+                fetch.expire()
+            elif fetch.deadline < soonest:
+                soonest = fetch.deadline
+        if soonest < _NEVER:
+            self._watch(soonest)
+
+    # -- the request bytes ----------------------------------------------------------
+
+    def _prepare(self, fetch: _Fetch) -> None:
+        """Route ``fetch``'s current request and build its bytes (or its head for a task)."""
+        request = fetch.request
+        spot = (request.url, request.user_agent, request.decompress_response)
+        route = self._routes.get(spot)
+        if route is None:
+            route = self._route(request)
+            if len(self._routes) >= _ROUTE_CACHE:
+                self._routes.clear()
+            self._routes[spot] = route
+        scheme, host, port, netloc, target, userinfo, fixed = route
+        method = request.method
+        body: bytes | None = request.body
+        if not request.allow_nonstandard_methods:
+            if method not in _KNOWN_METHODS:
+                raise ValueError(
+                    f"unknown method {method!r} (allow_nonstandard_methods=True allows it)"
+                )
+            has_body = request.body_producer is not None or body is not None
+            if method in _NEEDS_BODY and not has_body:
+                raise ValueError(f"a {method} request needs a body (or body_producer)")
+            if method not in _NEEDS_BODY and body is not None and method != "DELETE":
+                raise ValueError(f"a {method} request cannot have a body")
+        tls = self._tls_key(request) if scheme == "https" else None
+        proxy = None
+        if request.proxy_host:
+            proxy = (request.proxy_host, request.proxy_port or 80, request.proxy_username or "")
+        fetch.key = (scheme, host, port, tls, proxy, request.network_interface, request.allow_ipv6)
+        fetch.dest = (host, port, tls)
+        fetch.host = netloc
+        headers = request.headers
+        if (
+            not headers
+            and body is None
+            and proxy is None
+            and userinfo is None
+            and request.auth_username is None
+            and not request.expect_100_continue
+            and request.body_producer is None
+        ):
+            # The common case: a pre-built block of the fields the client adds.
+            fetch.keep = True
+            fetch.head = None
+            fetch.wire = _encode(
+                f"{method} {target} HTTP/1.1\r\n{fixed}\r\n", fixed.count("\n") + 2
+            )
+            return
+        self._complete_headers(request, headers, netloc, userinfo)
+        if proxy is not None and tls is None:
+            target = request.url.split("#", 1)[0]
+            proxy_auth = _proxy_authorization(request)
+            if proxy_auth:
+                headers["Proxy-Authorization"] = proxy_auth
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
+            if method == "POST" and "Content-Type" not in headers:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if request.expect_100_continue:
+            headers["Expect"] = "100-continue"
+        connection = headers.get("Connection")
+        fetch.keep = connection is None or "close" not in connection.lower()
+        if request.expect_100_continue or request.body_producer is not None:
+            fetch.wire = None
+            fetch.head = (RequestStartLine(method, target, "HTTP/1.1"), headers)
+            return
+        lines = [f"{method} {target} HTTP/1.1\r\n"]
+        lines += [f"{name}: {value}\r\n" for name, value in headers.get_all()]
+        lines.append("\r\n")
+        wire = _encode("".join(lines), len(lines))
+        fetch.head = None
+        fetch.wire = wire if body is None else wire + body
+
+    def _route(self, request: HTTPRequest) -> _Route:
         parts = urlsplit(request.url)
         scheme = parts.scheme.lower()
         if scheme not in _DEFAULT_PORTS:
@@ -259,155 +329,39 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         if not host:
             raise ValueError(f"No host in URL {request.url!r}")
         port = parts.port or _DEFAULT_PORTS[scheme]
+        netloc = parts.netloc.rpartition("@")[2]
+        target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        userinfo = None
+        if parts.username is not None:
+            userinfo = (parts.username, parts.password or "")
+        fixed = f"Host: {netloc}\r\nUser-Agent: {request.user_agent or _USER_AGENT}\r\n"
+        if request.decompress_response:
+            fixed += "Accept-Encoding: gzip\r\n"
         host = self.hostname_mapping.get(host, host)
-        tls = self._tls_key(request) if scheme == "https" else None
-        proxy = None
-        if request.proxy_host:
-            proxy = (request.proxy_host, request.proxy_port or 80, request.proxy_username or "")
-        key = (scheme, host, port, tls, proxy, request.network_interface, request.allow_ipv6)
-        head, body = self._serialise(request, parts, via_proxy=proxy is not None and tls is None)
-        for attempt in (0, 1):
-            link = self._pool.take(key)
-            reused = link is not None
-            if link is None:
-                link = await self._dial(request, scheme, host, port, tls, deadline)
-            try:
-                exchange = await self._exchange(link, request, head, body, deadline, reused, follow)
-            except _Stale:
-                if attempt or request.method not in _IDEMPOTENT or request.body_producer:
-                    raise HTTPStreamClosedError(
-                        f"Stream closed: {host} closed a kept-alive connection"
-                    ) from None
-                continue
-            if exchange.reusable and not self._closed:
-                link.uses += 1
-                self._pool.give(key, link)
-            elif not link.closed:
-                link.drop()
-            return exchange
-        raise AssertionError("unreachable")
+        return (scheme, host, port, netloc, target, userinfo, fixed)
 
-    # -- the request bytes ----------------------------------------------------------
-
-    def _serialise(
-        self, request: HTTPRequest, parts: Any, *, via_proxy: bool
-    ) -> tuple[tuple[RequestStartLine, HTTPHeaders], bytes | None]:
-        method = request.method
-        if method not in _KNOWN_METHODS and not request.allow_nonstandard_methods:
-            raise ValueError(
-                f"unknown method {method!r} (allow_nonstandard_methods=True allows it)"
-            )
-        body = request.body
-        if not request.allow_nonstandard_methods:
-            has_body = request.body_producer is not None or body is not None
-            if method in _NEEDS_BODY and not has_body:
-                raise ValueError(f"a {method} request needs a body (or body_producer)")
-            if method not in _NEEDS_BODY and body is not None and method != "DELETE":
-                raise ValueError(f"a {method} request cannot have a body")
-        headers = request.headers
+    @staticmethod
+    def _complete_headers(
+        request: HTTPRequest,
+        headers: HTTPHeaders,
+        netloc: str,
+        userinfo: tuple[str, str] | None,
+    ) -> None:
+        """Add the fields the client supplies (Host, User-Agent, gzip, basic auth) to ``headers``."""
         if "Host" not in headers:
-            netloc = parts.netloc.rpartition("@")[2]
             headers["Host"] = netloc
         if "User-Agent" not in headers:
             headers["User-Agent"] = request.user_agent or _USER_AGENT
         if request.decompress_response and "Accept-Encoding" not in headers:
             headers["Accept-Encoding"] = "gzip"
         username, password = request.auth_username, request.auth_password
-        if username is None and parts.username is not None:
-            username, password = parts.username, parts.password or ""
+        if username is None and userinfo is not None:
+            username, password = userinfo
         if username is not None:
             if request.auth_mode not in (None, "basic"):
                 raise ValueError(f"unsupported auth_mode {request.auth_mode!r}")
             token = base64.b64encode(encode_username_password(username, password or ""))
             headers["Authorization"] = "Basic " + token.decode("ascii")
-        if via_proxy:
-            target = request.url.split("#", 1)[0]
-            proxy_auth = _proxy_authorization(request)
-            if proxy_auth:
-                headers["Proxy-Authorization"] = proxy_auth
-        else:
-            target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-        if body is not None:
-            headers["Content-Length"] = str(len(body))
-            if method == "POST" and "Content-Type" not in headers:
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if request.expect_100_continue:
-            headers["Expect"] = "100-continue"
-        return (RequestStartLine(method, target, "HTTP/1.1"), headers), body
-
-    async def _exchange(
-        self,
-        link: _Link,
-        request: HTTPRequest,
-        head: tuple[RequestStartLine, HTTPHeaders],
-        body: bytes | None,
-        deadline: float,
-        reused: bool,
-        follow: bool,
-    ) -> _Exchange:
-        transport = link.transport
-        assert transport is not None
-        limit = self.max_buffer_size
-        if self.max_body_size is not None:
-            limit = min(limit, self.max_body_size)
-        exchange = _Exchange(
-            link,
-            head[1].get("Host", ""),
-            reused=reused,
-            follow=follow,
-            decompress=bool(request.decompress_response),
-            on_chunk=request.streaming_callback,
-            on_header=request.header_callback,
-            limit=limit,
-        )
-        writer = link.writer
-        link.reader.expect_response_to(request.method)
-        wire = writer.head(head[0], head[1], keep_alive=True)
-        loop = asyncio.get_running_loop()
-        timer = loop.call_at(deadline, _expire, exchange)
-        try:
-            if request.expect_100_continue and (body is not None or request.body_producer):
-                exchange.continued = loop.create_future()
-                transport.write(wire)
-                await exchange.continued
-                if exchange.done.done() or exchange.code:
-                    await exchange.done
-                    return exchange
-                wire = b""
-            if request.body_producer is not None:
-                if wire:
-                    transport.write(wire)
-                await self._produce(link, request, exchange)
-                transport.write(writer.end())
-            elif body is not None:
-                transport.write(wire + writer.data(body) + writer.end())
-            else:
-                transport.write(wire + writer.end())
-            await exchange.done
-        except BaseException:
-            if not exchange.done.done():
-                exchange.fail(HTTPStreamClosedError("request abandoned"))
-                exchange.done.exception()
-            raise
-        finally:
-            timer.cancel()
-        return exchange
-
-    @staticmethod
-    async def _produce(link: _Link, request: HTTPRequest, exchange: _Exchange) -> None:
-        writer = link.writer
-        transport = link.transport
-        assert transport is not None and request.body_producer is not None
-
-        def write(chunk: bytes) -> asyncio.Future[None]:
-            if exchange.done.done() or link.closed:
-                raise HTTPStreamClosedError("Stream closed while sending the body")
-            transport.write(writer.data(chunk))
-            return asyncio.ensure_future(link.drain())
-
-        await request.body_producer(write)  # type: ignore[arg-type]
-        if exchange.done.done():
-            await exchange.done
 
     # -- connecting -----------------------------------------------------------------
 
@@ -444,17 +398,11 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         self._contexts[key] = context
         return context
 
-    async def _dial(
-        self,
-        request: HTTPRequest,
-        scheme: str,
-        host: str,
-        port: int,
-        tls: tuple[Any, ...] | None,
-        deadline: float,
-    ) -> _Link:
+    async def _dial(self, fetch: _Fetch) -> _Link:
+        request = fetch.request
+        host, port, tls = fetch.dest
         loop = asyncio.get_running_loop()
-        budget = min(request.connect_timeout or 1e9, deadline - loop.time())
+        budget = min(request.connect_timeout or _NEVER, fetch.deadline - loop.time())
         context = self._tls_context(request, tls) if tls is not None else None
         try:
             return await asyncio.wait_for(
@@ -520,30 +468,28 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
             lines.append(f"Proxy-Authorization: {proxy_auth}")
         assert link.transport is not None
         link.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        reader = H1Reader(client=True)
-        reader.expect_response_to("CONNECT")
-        answer = _TunnelAnswer(link, reader)
-        link.exchange = answer  # type: ignore[assignment]
+        answer = _TunnelAnswer(link)
+        link.owner = answer
         try:
             code = await answer.done
         finally:
-            link.exchange = None
+            link.owner = None
         if not 200 <= code < 300:
             link.drop()
             raise HTTPClientError(code, f"Proxy refused the tunnel to {authority}")
 
 
 class _TunnelAnswer:
-    """Reads the proxy's answer to CONNECT (stands in for an exchange on the link)."""
+    """Reads the proxy's answer to CONNECT (the link's owner until the tunnel is up)."""
 
-    def __init__(self, link: _Link, reader: H1Reader) -> None:
+    def __init__(self, link: _Link) -> None:
         self.link = link
-        self.reader = reader
-        self.heard = False
+        self.reader = H1Reader(client=True)
+        self.reader.expect_response_to("CONNECT")
         self.done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        link.reader, self._saved = reader, link.reader
 
-    def pump(self) -> None:
+    def on_bytes(self, data: bytes) -> None:
+        self.reader.feed(data)
         try:
             while not self.done.done():
                 event = self.reader.next_event()
@@ -552,31 +498,27 @@ class _TunnelAnswer:
                 if type(event) is Head:
                     code = cast(ResponseStartLine, event[0]).code
                     if code >= 200:
-                        self.link.reader = self._saved
                         self.done.set_result(code)
         except Exception as e:
             self.link.drop()
             self.done.set_exception(HTTPClientError(599, f"Bad answer from the proxy: {e}"))
 
-    def lost(self, exc: Exception | None) -> None:
+    def on_filled(self, body: bytes) -> None:
+        raise AssertionError("a CONNECT answer has no body to fill")
+
+    def on_lost(self, exc: Exception | None) -> None:
         if not self.done.done():
             self.done.set_exception(HTTPStreamClosedError("Stream closed by the proxy"))
 
 
-class _Waiting:
-    __slots__ = ("callback", "deadline", "request", "timer")
-
-    def __init__(
-        self, request: HTTPRequest, callback: Callable[[HTTPResponse], None], deadline: float
-    ) -> None:
-        self.request = request
-        self.callback = callback
-        self.deadline = deadline
-        self.timer: asyncio.TimerHandle | None = None
-
-
-def _expire(exchange: _Exchange) -> None:
-    exchange.fail(HTTPTimeoutError("Timeout during request"))
+def _encode(text: str, line_count: int) -> bytes:
+    """``text`` as latin-1 bytes, refusing CR or LF inside a line (header injection)."""
+    if text.count("\n") != line_count or text.count("\r") != line_count:
+        raise HTTPOutputError("header value holds a CR or LF")
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise HTTPOutputError("header text is not latin-1") from None
 
 
 def _proxy_authorization(request: HTTPRequest) -> str | None:
@@ -586,37 +528,3 @@ def _proxy_authorization(request: HTTPRequest) -> str | None:
         raise ValueError(f"unsupported proxy_auth_mode {request.proxy_auth_mode!r}")
     pair = encode_username_password(request.proxy_username, request.proxy_password or "")
     return "Basic " + base64.b64encode(pair).decode("ascii")
-
-
-def _redirected(request: HTTPRequest, url: str, code: int) -> HTTPRequest:
-    """The request to send after a ``code`` redirect to ``url``."""
-    nxt = object.__new__(HTTPRequest)
-    nxt.__dict__.update(request.__dict__)
-    nxt.url = url
-    nxt.max_redirects = (request.max_redirects or 0) - 1
-    headers = request.headers.copy()
-    nxt.headers = headers
-    if (code == 303 and request.method != "HEAD") or (
-        code in (301, 302) and request.method == "POST"
-    ):
-        nxt.method = "GET"
-        nxt.body = None
-        nxt.body_producer = None
-        for name in _CONTENT_FIELDS:
-            if name in headers:
-                del headers[name]
-    old, new = urlsplit(request.url), urlsplit(url)
-    if (old.scheme, old.netloc) != (new.scheme, new.netloc):
-        for name in ("Host", "Authorization"):
-            if name in headers:
-                del headers[name]
-        if request.auth_username is not None and old.hostname != new.hostname:
-            nxt.auth_username = nxt.auth_password = None
-    nxt._original = getattr(request, "_original", request)  # type: ignore[attr-defined]
-    return nxt
-
-
-def _original(request: HTTPRequest, url: str) -> HTTPRequest:
-    """The request the caller gave (``response.request``), before any redirect."""
-    found: HTTPRequest = getattr(request, "_original", request)
-    return found
