@@ -12,7 +12,7 @@ from squall.httputil import HTTPHeaders
 from squall.ioloop import IOLoop
 from squall.util import Configurable
 
-from ._request import HTTPRequest, _resolved
+from ._request import HTTPRequest, _fill_defaults, _resolved
 from ._response import HTTPClientError, HTTPResponse
 
 __all__ = ["AsyncHTTPClient", "HTTPClient", "main"]
@@ -116,16 +116,22 @@ class AsyncHTTPClient(Configurable):
         failures of every kind then arrive as ``response.error`` (code 599
         when there was no answer) and ``raise_error`` is ignored.
         """
-        callback = kwargs.pop("callback", None)
+        callback = kwargs.pop("callback", None) if kwargs else None
         if self._closed:
             raise RuntimeError("fetch() called on a closed AsyncHTTPClient")
         if isinstance(request, str):
-            request = HTTPRequest(url=request, **kwargs)
-        elif kwargs:
-            raise ValueError("fetch() takes options either in an HTTPRequest or as keywords")
-        ready = _resolved(request, self.defaults)
-        # A copy: what the client adds never shows in the caller's headers.
-        ready.headers = HTTPHeaders(request.headers)
+            given = kwargs.get("headers")
+            if isinstance(given, HTTPHeaders):
+                # A copy: what the client adds never shows in the caller's headers.
+                kwargs["headers"] = HTTPHeaders(given)
+            # Made here, so nobody else holds it: the defaults go in place.
+            request = ready = HTTPRequest(url=request, **kwargs)
+            _fill_defaults(ready.__dict__, self.defaults)
+        else:
+            if kwargs:
+                raise ValueError("fetch() takes options either in an HTTPRequest or as keywords")
+            ready = _resolved(request, self.defaults)
+            ready.headers = HTTPHeaders(request.headers)
         future: asyncio.Future[HTTPResponse] = asyncio.get_running_loop().create_future()
         lenient = callback is not None or not raise_error
 

@@ -200,16 +200,18 @@ def _resolved(request: HTTPRequest, defaults: dict[str, Any] | None) -> HTTPRequ
     configured differently.
     """
     merged = object.__new__(HTTPRequest)
-    state = merged.__dict__
-    state.update(request.__dict__)
-    for source in (defaults, _BUILTIN_DEFAULTS):
-        if source:
-            for name, value in source.items():
-                if state.get(name, 0) is None:
-                    state[name] = value
-    # Defaults never name attributes that do not exist on a request.
+    merged.__dict__.update(request.__dict__)
+    _fill_defaults(merged.__dict__, defaults)
+    return merged
+
+
+def _fill_defaults(state: dict[str, Any], defaults: dict[str, Any] | None) -> None:
+    """Give the unset (``None``) options in a request's ``state`` their default values."""
     if defaults:
         for name, value in defaults.items():
-            if name not in state and name not in ("headers", "body"):
+            # Defaults may also name attributes a request does not have (never headers/body).
+            if state.get(name) is None and name not in ("headers", "body"):
                 state[name] = value
-    return merged
+    for name, value in _BUILTIN_DEFAULTS.items():
+        if state.get(name) is None:
+            state[name] = value
