@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from squall.httputil import HTTPHeaders, responses
 
@@ -97,10 +97,29 @@ class HTTPResponse:
         self._buffer, self._body = buffer, None
 
     @classmethod
-    def _of_bytes(cls, request: HTTPRequest, code: int, body: bytes, **kwargs: Any) -> HTTPResponse:
+    def _of_bytes(
+        cls,
+        request: HTTPRequest,
+        code: int,
+        body: bytes,
+        headers: HTTPHeaders,
+        reason: str | None,
+        effective_url: str,
+        request_time: float,
+        start_time: float | None,
+    ) -> HTTPResponse:
         """A response holding ``body`` directly (no :class:`BytesIO` made unless asked for)."""
-        made = cls(request, code, **kwargs)
-        made._body = body
+        made = object.__new__(cls)
+        made.code, made.request, made.headers, made.effective_url = (
+            code,
+            request,
+            headers,
+            effective_url,
+        )
+        made.reason = reason or responses.get(code, "Unknown")
+        made.request_time, made.start_time, made.time_info = request_time, start_time, {}
+        made._buffer, made._body = None, body
+        made.error = None if 200 <= code < 300 else HTTPClientError(code, reason, made)
         return made
 
     @property

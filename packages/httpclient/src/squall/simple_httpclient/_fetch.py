@@ -161,7 +161,9 @@ class _Fetch:
         self._inflate = False if request.decompress_response else None
         link.owner = self
         link.reader.expect_response_to(request.method)
-        self.client._watch(self.deadline)
+        client = self.client
+        if self.deadline < client._alarm_at:
+            client._watch(self.deadline)
         wire = self.wire
         transport = link.transport
         assert transport is not None
@@ -405,16 +407,15 @@ class _Fetch:
             self.begin()
             return
         response = HTTPResponse._of_bytes(
-            request,
+            self.first,
             code,
             b"".join(self.chunks) if body is None else body,
-            headers=headers,
-            reason=self.reason,
-            effective_url=request.url,
-            request_time=time.monotonic() - request._start_time,
-            start_time=request.start_time,
+            headers,
+            self.reason,
+            request.url,
+            time.monotonic() - request._start_time,
+            request.start_time,
         )
-        response.request = self.first
         if (
             request.follow_redirects
             and request.max_redirects
