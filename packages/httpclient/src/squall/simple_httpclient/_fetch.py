@@ -365,6 +365,10 @@ class _Fetch:
             error = HTTPStreamClosedError(
                 f"Stream closed: {self.host} closed a kept-alive connection"
             )
+        elif self.bulk:
+            error = HTTPStreamClosedError(
+                f"Stream closed: {self.host} closed the connection in the middle of a body"
+            )
         elif isinstance(exc, ConnectionResetError):
             error = HTTPStreamClosedError(f"Stream closed: connection reset by {self.host}")
         elif exc is not None:
