@@ -294,14 +294,12 @@ class _Fetch:
         length = headers.get("Content-Length")
         if length is None or self._inflate or self._on_chunk is not None:
             return 0
+        if code in (204, 304) or self.request.method == "HEAD" or "Transfer-Encoding" in headers:
+            return 0
         size = int(length)
         if size > self.client._body_limit:
             self._too_big()
-        if size < _BULK or code in (204, 304) or self.request.method == "HEAD":
-            return 0
-        if "Transfer-Encoding" in headers:
-            return 0
-        return size
+        return size if size >= _BULK else 0
 
     def _fill_in_place(self, link: _Link, reader: H1Reader, size: int) -> bool:
         """Switch ``link`` to reading the body into its big buffer; False if it is all here."""
