@@ -39,13 +39,10 @@ _TYPING = (
     "Any|Callable|Awaitable|Coroutine|Generator|Iterable|Iterator|Mapping|Sequence"
     "|MutableMapping|Optional|Union|Type|TypeVar|Pattern|Match|ParamSpec|AsyncIterator"
     "|AsyncGenerator|Literal|TextIO|BinaryIO|IO|Self|NoReturn|Never|Generic|Protocol"
-    "|Future|TracebackType|SSLContext|Path|PathLike|socket|ModuleType|FrameType"
+    "|Future|TracebackType|SSLContext|Path|PathLike|socket|ModuleType|FrameType|BytesIO"
 )
-# Distributions that do not exist yet (the HTTP server and client, the web framework).
-_LATER = (
-    r"squall\.(web|httpserver|httpclient|httputil|routing|websocket|wsgi|auth)(\..+)?"
-    r"|Application|HTTPServer|AsyncHTTPClient(\..+)?|HTTPResponse|HTTPRequest|fetch"
-)
+# Distributions that do not exist yet (the web framework, auth, WSGI).
+_LATER = r"squall\.(web|routing|websocket|wsgi|auth)(\..+)?|Application"
 nitpick_ignore_regex = [
     # The standard library cannot be resolved offline (no intersphinx).
     ("py:.*", rf"({_STDLIB})(\..+)?"),

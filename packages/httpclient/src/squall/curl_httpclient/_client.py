@@ -52,7 +52,7 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
 
     Takes ``max_clients`` (transfers in progress at once; the rest queue) and
     ``defaults`` (default :class:`~squall.httpclient.HTTPRequest` arguments),
-    through :meth:`AsyncHTTPClient.configure` or the constructor with
+    through :meth:`squall.httpclient.AsyncHTTPClient.configure` or the constructor with
     ``force_instance=True``. Supports digest auth, proxies with basic or digest
     auth, ``network_interface`` and ``prepare_curl_callback``; not
     ``ssl_options`` (raises ValueError). ``body_producer`` is supported by
