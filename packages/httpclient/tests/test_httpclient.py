@@ -311,6 +311,69 @@ def test_body_over_max_body_size(run: Any, client_impl: Any) -> None:
     run(body)
 
 
+# -- large bodies (the simple client reads these in place, past the codec) ------------------
+
+_LARGE = bytes(range(256)) * 1200  # 307,200 bytes: over the in-place threshold
+
+
+async def _large_twice(reader: Any, writer: Any) -> None:
+    # Two complete large answers on one keep-alive connection, different bytes each.
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(_LARGE)
+    writer.write(head + _LARGE)
+    await writer.drain()
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(head + _LARGE[::-1])
+    await writer.drain()
+
+
+async def _large_truncated(reader: Any, writer: Any) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(_LARGE))
+    writer.write(_LARGE[:150_000])
+    await writer.drain()
+
+
+async def _large_stalled(reader: Any, writer: Any) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(_LARGE))
+    writer.write(_LARGE[:150_000])
+    await writer.drain()
+    # Never finishes: the client's timeout must end it (and close the connection,
+    # which ends this read; bounded in case it does not).
+    await asyncio.wait_for(reader.read(), 5)
+
+
+def test_large_bodies_arrive_whole_and_reuse_the_connection(run: Any, client_impl: Any) -> None:
+    async def body() -> None:
+        server, port = await _bad_server(_large_twice)
+        client = client_impl(force_instance=True)
+        try:
+            first = await client.fetch(f"http://127.0.0.1:{port}/", request_timeout=5)
+            second = await client.fetch(f"http://127.0.0.1:{port}/", request_timeout=5)
+            assert first.body == _LARGE
+            assert second.body == _LARGE[::-1]
+        finally:
+            client.close()
+            server.close()
+
+    run(body)
+
+
+@pytest.mark.parametrize("script", [_large_truncated, _large_stalled], ids=["closed", "stalled"])
+def test_large_body_cut_short_gives_599(run: Any, client_impl: Any, script: Any) -> None:
+    async def body() -> None:
+        server, port = await _bad_server(script)
+        client = client_impl(force_instance=True)
+        try:
+            with pytest.raises(HTTPClientError) as caught:
+                await client.fetch(f"http://127.0.0.1:{port}/", request_timeout=1)
+            assert caught.value.code == 599
+            assert str(caught.value)
+        finally:
+            client.close()
+            server.close()
+
+    run(body)
+
+
 # -- TLS -------------------------------------------------------------------------------------
 
 
