@@ -119,6 +119,10 @@ class _Link(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.transport is not None:
+            # A no-op on a lost transport, but Python 3.10's TLS transport
+            # warns (ResourceWarning) when collected without an explicit close.
+            self.transport.close()
         waiter, self._drained = self._drained, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)

@@ -110,7 +110,7 @@ class AsyncHTTPTestCase(AsyncTestCase):
         raise NotImplementedError(f"{type(self).__name__} must define get_app()")
 
     def get_http_client(self) -> AsyncHTTPClient:
-        """The client used by :meth:`fetch` (the loop's shared :class:`AsyncHTTPClient`)."""
+        """The client used by :meth:`AsyncHTTPTestCase.fetch` (the loop's shared :class:`~squall.httpclient.AsyncHTTPClient`)."""
         client_class = _import_http(self.__kind())[1]
         client: AsyncHTTPClient = client_class()
         return client
@@ -122,7 +122,7 @@ class AsyncHTTPTestCase(AsyncTestCase):
         return server
 
     def get_httpserver_options(self) -> dict[str, Any]:
-        """Keyword arguments for the :class:`HTTPServer` (override to add some)."""
+        """Keyword arguments for the :class:`~squall.httpserver.HTTPServer` (override to add some)."""
         return {}
 
     def get_http_port(self) -> int:
@@ -142,7 +142,7 @@ class AsyncHTTPTestCase(AsyncTestCase):
 
         ``path`` is relative to the server (``"/"``) unless it is a full
         ``http://`` or ``https://`` URL, which is fetched as is.  Keyword
-        arguments go to :meth:`AsyncHTTPClient.fetch`.  Unlike the client,
+        arguments go to :meth:`squall.httpclient.AsyncHTTPClient.fetch`.  Unlike the client,
         ``raise_error`` defaults to False (tests often check non-200 codes);
         errors other than HTTP status errors are raised either way.  After
         :func:`get_async_test_timeout` seconds :class:`squall.util.TimeoutError`

@@ -155,7 +155,7 @@ def http_port(_squall_http_socket: tuple[socket.socket, int]) -> int:
 
 @pytest.fixture
 def http_server_options() -> dict[str, Any]:
-    """Keyword arguments for the test :class:`HTTPServer` (override to add some)."""
+    """Keyword arguments for the test :class:`~squall.httpserver.HTTPServer` (override to add some)."""
     return {}
 
 
@@ -185,7 +185,7 @@ def base_url(http_server: Any, http_port: int) -> str:
 
 @pytest.fixture
 def http_client(io_loop: Any) -> Iterator[Any]:
-    """A new :class:`AsyncHTTPClient` on ``io_loop``, closed after the test."""
+    """A new :class:`~squall.httpclient.AsyncHTTPClient` on ``io_loop``, closed after the test."""
     _, client_class = _import_http("The http_client fixture")
     client = client_class(force_instance=True)
     try:
