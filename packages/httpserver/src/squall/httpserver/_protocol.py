@@ -42,6 +42,7 @@ from squall.httputil import (
     RequestStartLine,
     ResponseStartLine,
 )
+from squall.httputil._callable import _run_request_callback
 from squall.iostream import StreamClosedError
 from squall.log import app_log, gen_log
 
@@ -590,19 +591,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             connection=self._exchange,
             server_connection=self,
         )
-        if body:
-            self._parse_form(request)
-        outcome = handler(request)
-        if outcome is not None and hasattr(outcome, "__await__"):
-            asyncio.ensure_future(outcome).add_done_callback(self._handler_done)
-
-    def _parse_form(self, request: HTTPServerRequest) -> None:
-        """Fill ``body_arguments``/``files``; a body that is no valid form stays raw bytes."""
-        try:
-            request._parse_body()
-        except HTTPInputError as exc:
-            # The callable still gets request.body; only the parsed view is empty.
-            gen_log.info("Request body from %s not parsed as a form: %s", self.context, exc)
+        _run_request_callback(handler, request, self._handler_done)
 
     def _handler_done(self, task: asyncio.Future[Any]) -> None:
         if task.cancelled() or task.exception() is None:

@@ -23,13 +23,14 @@ from squall.httputil import (
     HTTPServerConnectionDelegate,
     HTTPServerRequest,
 )
+from squall.httputil._callable import _CallableDelegate
 from squall.iostream import IOStream, SSLIOStream
 from squall.log import app_log, gen_log
 from squall.netutil import add_accept_handler
 from squall.tcpserver import TCPServer
 from squall.util import Configurable
 
-from ._adapter import _Forwarded, _GatherThenCall
+from ._adapter import _Forwarded
 from ._peer import _peer_context
 from ._protocol import _H1ServerProtocol, _Registry, _Settings
 
@@ -275,8 +276,10 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
         if starter is not None:
             delegate = starter(server_conn, request_conn)
         else:
-            delegate = _GatherThenCall(
-                cast(Callable[[HTTPServerRequest], Any], callback), server_conn, request_conn
+            delegate = _CallableDelegate(
+                cast(Callable[[HTTPServerRequest], Any], callback),
+                server_connection=server_conn,
+                connection=request_conn,
             )
         if self.xheaders:
             delegate = _Forwarded(delegate, request_conn)

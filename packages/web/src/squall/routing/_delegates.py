@@ -2,26 +2,25 @@
 
 :class:`_HeldUntilRouted` waits for the request head, routes on it and then
 forwards every event to whatever the router chose (a 404 answer when it
-chose nothing); :class:`_CallAfterBody` gathers a body for a plain
-``callback(request)`` target.
+chose nothing). Plain ``callback(request)`` targets are served by
+``squall.httputil._callable._CallableDelegate``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from squall.httputil import (
     HTTPConnection,
     HTTPHeaders,
-    HTTPInputError,
     HTTPMessageDelegate,
     HTTPServerRequest,
     RequestStartLine,
     ResponseStartLine,
 )
-from squall.log import app_log, gen_log
+from squall.log import app_log
 
 if TYPE_CHECKING:
     from ._routers import Router
@@ -91,39 +90,3 @@ class _HeldUntilRouted(HTTPMessageDelegate):
     def on_connection_close(self) -> None:
         if self._inner is not None:
             self._inner.on_connection_close()
-
-
-class _CallAfterBody(HTTPMessageDelegate):
-    """Collects the body into ``request`` and then calls ``callback(request)``.
-
-    A callback returning an awaitable is scheduled; its failure is logged.
-    """
-
-    __slots__ = ("_callback", "_parts", "_request")
-
-    def __init__(
-        self, callback: Callable[[HTTPServerRequest], Any], request: HTTPServerRequest
-    ) -> None:
-        self._callback = callback
-        self._request = request
-        self._parts: list[bytes] = []
-
-    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
-        self._parts.append(chunk)
-        return None
-
-    def finish(self) -> None:
-        request = self._request
-        if self._parts:
-            request.body = b"".join(self._parts)
-            self._parts = []
-            try:
-                request._parse_body()
-            except HTTPInputError as exc:
-                gen_log.info("Could not parse the request body: %s", exc)
-        outcome = self._callback(request)
-        if outcome is not None and hasattr(outcome, "__await__"):
-            asyncio.ensure_future(outcome).add_done_callback(_log_failure)
-
-    def on_connection_close(self) -> None:
-        self._parts = []

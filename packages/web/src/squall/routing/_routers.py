@@ -18,10 +18,11 @@ from squall.httputil import (
     HTTPServerConnectionDelegate,
     HTTPServerRequest,
 )
+from squall.httputil._callable import _CallableDelegate
 from squall.log import app_log
 from squall.util import import_object
 
-from ._delegates import _CallAfterBody, _HeldUntilRouted
+from ._delegates import _HeldUntilRouted
 from ._matchers import Matcher, PathMatches
 
 __all__ = [
@@ -186,8 +187,8 @@ class RuleRouter(Router):
         if not callable(target):
             return None
         if not target_params:
-            return _CallAfterBody(target, request)
-        return _CallAfterBody(functools.partial(target, **target_params), request)
+            return _CallableDelegate(target, request)
+        return _CallableDelegate(functools.partial(target, **target_params), request)
 
 
 class ReversibleRuleRouter(ReversibleRouter, RuleRouter):
