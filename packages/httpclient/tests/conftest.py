@@ -7,15 +7,14 @@ client that hangs fails instead of blocking the run.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import importlib
-import ipaddress
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from squall.testing._certs import _write_self_signed
 
 # Test modules import their shared helpers from _httpclient_support (next to this file).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -61,42 +60,10 @@ def run() -> Callable[[Callable[[], Awaitable[Any]]], Any]:
 @pytest.fixture(scope="session")
 def cert_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A CA-less self-signed server certificate and a client certificate (both for 127.0.0.1)."""
-    x509 = pytest.importorskip("cryptography.x509")
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    d = tmp_path_factory.mktemp("tls")
+    pytest.importorskip("cryptography.x509")
+    folder = tmp_path_factory.mktemp("tls")
     out: dict[str, str] = {}
-    now = datetime.datetime.now(datetime.timezone.utc)
     for role in ("server", "client"):
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{role}.localhost")])
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-                ),
-                critical=False,
-            )
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256())
-        )
-        (d / f"{role}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        (d / f"{role}.key").write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        out[f"{role}_cert"] = str(d / f"{role}.crt")
-        out[f"{role}_key"] = str(d / f"{role}.key")
+        cert, key = _write_self_signed(folder, f"{role}.localhost", f"{role}.crt", f"{role}.key")
+        out[f"{role}_cert"], out[f"{role}_key"] = cert, key
     return out
