@@ -12,25 +12,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import resource
-import socket
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _serve import listener, run  # noqa: E402
 
 impl = sys.argv[1]
 profile_to = sys.argv[2] if len(sys.argv) > 2 else None
-soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 HELLO = b"Hello, world!"
-
-
-def listener() -> socket.socket:
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", 0))
-    s.listen(4096)
-    s.setblocking(False)
-    return s
 
 
 def make_callback(ResponseStartLine, HTTPHeaders):  # type: ignore[no-untyped-def]
@@ -128,21 +118,4 @@ async def main() -> None:
     await asyncio.Event().wait()
 
 
-if impl == "squall-uvloop":
-    import uvloop
-
-    uvloop.install()
-if profile_to:
-    import cProfile
-    import signal
-
-    prof = cProfile.Profile()
-
-    def dump(*_):  # type: ignore[no-untyped-def]
-        prof.disable()
-        prof.dump_stats(profile_to)
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, dump)
-    prof.enable()
-asyncio.run(main())
+run(main, impl, profile_to)
