@@ -22,6 +22,7 @@ from __future__ import annotations
 import binascii
 import hmac
 import os
+import time
 
 __all__: list[str] = []
 
@@ -75,8 +76,8 @@ def _decode_xsrf_token(
     """Read a token in either encoding.
 
     :returns: ``(version, raw token, timestamp)``. Version 1 tokens carry no
-        timestamp, so the third item is ``None`` for them (the caller uses
-        the current time). ``(None, None, None)`` when ``value`` is missing,
+        timestamp; they get the current time, as if issued now.
+        ``(None, None, None)`` when ``value`` is missing,
         empty, or not a well-formed token: an unknown version number, a mask
         that is not 4 bytes of hex, a non-numeric timestamp, or an empty token.
     """
@@ -87,7 +88,7 @@ def _decode_xsrf_token(
     if not bar or not head.isdigit():
         # Version 1: hex if it is hex; otherwise the value stands for itself.
         raw = _unhex(data)
-        return (1, data if raw is None else raw, None)
+        return (1, data if raw is None else raw, time.time())
     if head != b"2":
         return _NOTHING
     fields = rest.split(b"|")
