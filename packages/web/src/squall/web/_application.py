@@ -192,8 +192,7 @@ class Application(ReversibleRouter):
         if modules is None:
             from . import _ui
 
-            modules = {"Template": _ui.TemplateModule}
-            modules.update(getattr(_ui, "_BUILTIN_MODULES", {}))
+            modules = dict(_ui._BUILTIN_UI_MODULES)
             modules.update(_ui._load_ui_modules(self.settings.get("ui_modules") or {}))
             self._ui_modules = modules
         return modules

@@ -861,14 +861,14 @@ class RequestHandler:
             from ._ui import _make_ui
 
             made = self._ui_namespace = _make_ui(self)
-        return made  # type: ignore[no-any-return]
+        return made
 
     @ui.setter
     def ui(self, value: ObjectDict) -> None:
         self._ui_namespace = value
 
-    def _ui_module(self, name: str, module: type) -> Callable[..., str]:
-        def render(*args: Any, **kwargs: Any) -> str:
+    def _ui_module(self, name: str, module: type) -> Callable[..., Any]:
+        def render(*args: Any, **kwargs: Any) -> Any:
             active: dict[str, Any] | None = self.__dict__.get("_active_modules")
             if active is None:
                 active = {}
@@ -876,9 +876,7 @@ class RequestHandler:
             instance = active.get(name)
             if instance is None:
                 instance = active[name] = module(self)
-            rendered = instance.render(*args, **kwargs)
-            text: str = escape.to_unicode(rendered) if isinstance(rendered, bytes) else rendered
-            return text
+            return instance.render(*args, **kwargs)
 
         return render
 
