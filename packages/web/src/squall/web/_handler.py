@@ -176,6 +176,9 @@ class RequestHandler:
     path_args: list[Any]
     path_kwargs: dict[str, Any]
 
+    # Set by @stream_request_body: the body goes to data_received piece by piece.
+    _stream_request_body = False
+
     def __init__(self, application: Application, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.application, self.request = application, request
         self.path_args, self.path_kwargs = [], {}
