@@ -61,6 +61,7 @@ _ARGUMENT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _UNSAFE_HEADER = re.compile(r"[\x00-\x1f]")
 # Cookie names and values may hold no control characters and no spaces.
 _BAD_COOKIE_TEXT = re.compile(r"[\x00-\x20]")
+_BAD_COOKIE_ATTRIBUTE = re.compile(r"[\x00-\x20;\x7f]")
 # One entity tag of an If-None-Match list: "*", "x" or W/"x".
 _ETAG_ITEM = re.compile(rb'\*|(?:W/)?"[^"]*"')
 
@@ -398,10 +399,24 @@ class RequestHandler:
         }
         for key, extra in kwargs.items():
             attributes["max-age" if key == "max_age" else key] = extra
-        for key, given in attributes.items():
-            if given is None or given is False or given == "":
-                continue
-            morsel[key] = given
+        try:
+            for key, given in attributes.items():
+                if given is None or given is False or given == "":
+                    continue
+                # A ";" or CR/LF here would smuggle attributes or headers in
+                # ("expires" is our own formatted date, spaces and all).
+                if (
+                    key != "expires"
+                    and isinstance(given, str)
+                    and _BAD_COOKIE_ATTRIBUTE.search(given)
+                ):
+                    raise http.cookies.CookieError(
+                        f"Invalid cookie attribute {key}={given!r} for cookie {name_text!r}"
+                    )
+                morsel[key] = given
+        except http.cookies.CookieError:
+            del jar[name_text]  # send nothing rather than a half-made cookie
+            raise
 
     def clear_cookie(self, name: str, **kwargs: Any) -> None:
         """Expire cookie ``name`` in the browser (``path``, ``domain`` etc. must match how it was set)."""
