@@ -85,7 +85,14 @@ class RecordingHandler(MultipartStreamHandler):
 
 
 class AsyncRecordingHandler(RecordingHandler):
-    """The same with coroutine callbacks that yield to the loop each time."""
+    """The same with coroutine callbacks that yield to the loop each time.
+
+    Its ``prepare`` derives ``request.arguments`` before the body: fields must still reach it.
+    """
+
+    def prepare(self) -> None:
+        super().prepare()
+        assert self.request.arguments == {}
 
     async def on_part_start(self, part: MultipartPart) -> None:  # type: ignore[override]
         await asyncio.sleep(0)
