@@ -954,7 +954,11 @@ class RequestHandler:
 
     def render_string(self, template_name: str, **kwargs: Any) -> bytes:
         """Render template ``template_name`` with the handler's namespace plus ``kwargs``."""
-        loader = self._loader_for(self.get_template_path() or self._caller_directory())
+        # An application's own template_loader is used as it is; the shared
+        # per-directory cache would hand it to other applications.
+        loader = self.application.settings.get("template_loader") or self._loader_for(
+            self.get_template_path() or self._caller_directory()
+        )
         compiled = loader.load(template_name)
         return compiled.generate(**{**self.get_template_namespace(), **kwargs})
 
