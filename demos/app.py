@@ -1,44 +1,177 @@
-"""The squall demo application.
+"""The squall demo site: the classic overview's examples as one application.
 
-For now squall has no web server yet, so the demo renders a page with the
-template engine (inheritance, a loop, autoescaping, an include) and prints it.
-It grows into the web demo as the server and the web framework land.
+    python3 demos/app.py              # http://127.0.0.1:8888
+    python3 demos/app.py --port 9000 --debug
+
+What it shows (each a feature of the overview, ported by changing the import
+prefix from ``tornado`` to ``squall``):
+
+* ``/`` a guestbook page rendered from templates with inheritance, a UI module
+  per entry (its CSS lands once in ``<head>``), static files through
+  ``static_url`` (content-hashed, cached for ever), and localized strings (the
+  ``?lang=`` choice is kept in a cookie, else the browser's Accept-Language).
+* ``/login`` a form protected against XSRF that signs you in with a signed
+  cookie; ``@authenticated`` sends anonymous visitors there with ``?next=``.
+* ``/sign`` an XSRF-protected POST that adds an entry (signed-in users only).
+* ``/story/([0-9]+)`` path arguments; ``/api/entries`` a JSON answer;
+  ``/old`` a RedirectHandler.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
+import os
+from typing import Any
 
-from squall.escape import json_encode
-from squall.template import DictLoader
+import squall.ioloop
+import squall.locale
+import squall.web
 
-TEMPLATES = {
-    "base.html": (
-        "<!doctype html>\n<html><head><title>{% block title %}squall{% end %}</title></head>\n"
-        "<body>\n{% block body %}{% end %}\n{% include 'footer.html' %}\n</body></html>\n"
-    ),
-    "footer.html": "<footer>rendered {{ now.strftime('%Y-%m-%d %H:%M') }}</footer>",
-    "page.html": (
-        "{% extends 'base.html' %}\n"
-        "{% block title %}{{ title }}{% end %}\n"
-        "{% block body %}\n<h1>{{ title }}</h1>\n<ul>\n"
-        "{% for item in items %}  <li class=\"{{ 'odd' if item['n'] % 2 else 'even' }}\">"
-        "{{ item['name'] }}</li>\n{% end %}</ul>\n"
-        "<script>var items = {% raw json_encode(items) %};</script>\n{% end %}\n"
-    ),
-}
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
+LANGUAGES = {"en_US": "English", "es_ES": "Español", "fr_FR": "Français"}
+
+
+class Entry(squall.web.UIModule):
+    """One guestbook entry; its CSS is emitted once per page, in <head>."""
+
+    def embedded_css(self) -> str:
+        return ".entry { margin: 0 0 1em; padding: .5em 1em; border-left: 3px solid #3a7; }"
+
+    def render(self, entry: dict[str, Any]) -> bytes:
+        return self.render_string("modules/entry.html", entry=entry)
+
+
+class BaseHandler(squall.web.RequestHandler):
+    def initialize(self, entries: list[dict[str, Any]]) -> None:
+        self.entries = entries
+
+    def get_current_user(self) -> str | None:
+        user = self.get_signed_cookie("user")
+        return user.decode() if user else None
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        namespace = super().get_template_namespace()
+        namespace["languages"] = LANGUAGES
+        return namespace
+
+    def get_user_locale(self) -> squall.locale.Locale | None:
+        code = self.get_cookie("lang")
+        return squall.locale.get(code) if code in LANGUAGES else None
+
+
+class HomeHandler(BaseHandler):
+    def get(self) -> None:
+        lang = self.get_query_argument("lang", None)
+        if lang in LANGUAGES:
+            self.set_cookie("lang", lang, expires_days=365)
+            self.redirect("/")
+            return
+        self.render("home.html", entries=self.entries)
+
+
+class LoginHandler(BaseHandler):
+    def get(self) -> None:
+        self.render("login.html", next=self.get_argument("next", "/"), error=None)
+
+    def post(self) -> None:
+        name = self.get_body_argument("name", "", strip=True)
+        next_url = self.get_body_argument("next", "/")
+        if not name or len(name) > 40:
+            self.set_status(400)
+            self.render("login.html", next=next_url, error=self.locale.translate("Pick a name"))
+            return
+        self.set_signed_cookie("user", name, httponly=True, samesite="Lax")
+        self.redirect(next_url if next_url.startswith("/") else "/")
+
+
+class LogoutHandler(BaseHandler):
+    def post(self) -> None:
+        self.clear_cookie("user")
+        self.redirect("/")
+
+
+class SignHandler(BaseHandler):
+    @squall.web.authenticated
+    def get(self) -> None:
+        self.redirect("/#sign")
+
+    @squall.web.authenticated
+    def post(self) -> None:
+        text = self.get_body_argument("message", strip=True)
+        if text:
+            self.entries.insert(
+                0,
+                {
+                    "author": self.current_user,
+                    "message": text[:500],
+                    "when": datetime.datetime.now(datetime.timezone.utc),
+                },
+            )
+        self.redirect("/")
+
+
+class StoryHandler(BaseHandler):
+    def get(self, story_id: str) -> None:
+        self.write("You requested the story " + story_id)
+
+
+class EntriesAPIHandler(BaseHandler):
+    def get(self) -> None:
+        self.write(
+            {
+                "entries": [
+                    {"author": e["author"], "message": e["message"], "when": e["when"].isoformat()}
+                    for e in self.entries
+                ]
+            }
+        )
+
+
+def make_app(debug: bool = False, cookie_secret: str | None = None) -> squall.web.Application:
+    """The demo application; ``cookie_secret`` defaults to a fresh random one."""
+    squall.locale.load_translations(os.path.join(HERE, "translations"))
+    entries: list[dict[str, Any]] = [
+        {
+            "author": "squall",
+            "message": "Welcome! Sign in and leave a message.",
+            "when": datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc),
+        }
+    ]
+    shared = {"entries": entries}
+    return squall.web.Application(
+        [
+            (r"/", HomeHandler, shared),
+            squall.web.url(r"/login", LoginHandler, shared, name="login"),
+            (r"/logout", LogoutHandler, shared),
+            (r"/sign", SignHandler, shared),
+            (r"/story/([0-9]+)", StoryHandler, shared),
+            (r"/api/entries", EntriesAPIHandler, shared),
+            (r"/old", squall.web.RedirectHandler, {"url": "/"}),
+        ],
+        template_path=os.path.join(HERE, "templates"),
+        static_path=os.path.join(HERE, "static"),
+        ui_modules={"Entry": Entry},
+        cookie_secret=cookie_secret or os.urandom(32).hex(),
+        login_url="/login",
+        xsrf_cookies=True,
+        debug=debug,
+    )
 
 
 def main() -> None:
-    loader = DictLoader(TEMPLATES)
-    items = [{"n": n, "name": name} for n, name in enumerate(["squall", "<script>", "a & b"])]
-    page = loader.load("page.html").generate(
-        title="Hello from squall",
-        items=items,
-        json_encode=json_encode,
-        now=datetime.datetime.now(),
-    )
-    print(page.decode("utf-8"))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8888)
+    parser.add_argument("--address", default="127.0.0.1")
+    parser.add_argument("--debug", action="store_true", help="reload on source changes")
+    args = parser.parse_args()
+    app = make_app(debug=args.debug)
+    app.listen(args.port, args.address)
+    print(f"squall demo on http://{args.address}:{args.port}/  (Ctrl-C stops it)", flush=True)
+    try:
+        squall.ioloop.IOLoop.current().start()
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

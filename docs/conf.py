@@ -25,7 +25,7 @@ _STDLIB = (
     "typing|typing_extensions|collections|types|re|datetime|asyncio|concurrent|socket|ssl"
     "|logging|gettext|io|os|pathlib|subprocess|threading|signal|numbers|unittest|argparse"
     "|enum|json|email|http|urllib|selectors|zlib|ipaddress|decimal|builtins|functools"
-    "|contextvars|contextlib|time|sys|queue|curses|csv|codecs|html|errno|fcntl|select"
+    "|contextvars|contextlib|time|sys|queue|curses|csv|codecs|html|errno|fcntl|select|mimetypes"
     "|inspect|weakref|traceback|warnings|tempfile|shutil|platform|multiprocessing|string"
     "|pytest|_pytest|pluggy"
 )
@@ -42,7 +42,7 @@ _TYPING = (
     "|Future|TracebackType|SSLContext|Path|PathLike|socket|ModuleType|FrameType|BytesIO"
 )
 # Distributions that do not exist yet (the web framework, auth, WSGI).
-_LATER = r"squall\.(web|routing|websocket|wsgi|auth)(\..+)?|Application"
+_LATER = r"squall\.(websocket|wsgi|auth)(\..+)?"
 nitpick_ignore_regex = [
     # The standard library cannot be resolved offline (no intersphinx).
     ("py:.*", rf"({_STDLIB})(\..+)?"),

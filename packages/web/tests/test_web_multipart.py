@@ -20,8 +20,7 @@ from squall.httpclient import AsyncHTTPClient, HTTPResponse
 from squall.httputil import MultipartPart
 from squall.log import gen_log
 from squall.testing import AsyncHTTPTestCase, ExpectLog, gen_test
-from squall.web import Application
-from squall.web._multipart import MultipartStreamHandler
+from squall.web import Application, MultipartStreamHandler
 
 BOUNDARY = "squall-boundary-1234"
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
@@ -243,7 +242,7 @@ _SERVER = textwrap.dedent(
     from squall.httpserver import HTTPServer
     from squall.netutil import bind_sockets
     from squall.web import Application
-    from squall.web._multipart import MultipartStreamHandler
+    from squall.web import MultipartStreamHandler
 
     def high_water_kib():
         with open("/proc/self/status") as status:

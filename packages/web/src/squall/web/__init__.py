@@ -18,7 +18,9 @@ it defines::
         squall.ioloop.IOLoop.instance().start()
 
 Besides Tornado 6's API this keeps the classic overview's
-:func:`asynchronous` decorator and ``get_error_html``.  Cookie signing, UI
+:func:`asynchronous` decorator and ``get_error_html``, and adds
+:class:`MultipartStreamHandler`, which receives ``multipart/form-data``
+uploads part by part as they arrive instead of holding them in memory.  Cookie signing, UI
 modules and the static file handler load on first use.
 """
 
@@ -38,6 +40,7 @@ from ._handlers import ErrorHandler, FallbackHandler, RedirectHandler
 from ._transforms import ChunkedTransferEncoding, GZipContentEncoding, OutputTransform
 
 if TYPE_CHECKING:
+    from ._multipart import MultipartStreamHandler
     from ._signing import (
         DEFAULT_SIGNED_VALUE_MIN_VERSION,
         DEFAULT_SIGNED_VALUE_VERSION,
@@ -59,6 +62,7 @@ _LAZY = {
     "create_signed_value": "_signing",
     "decode_signed_value": "_signing",
     "get_signature_key_version": "_signing",
+    "MultipartStreamHandler": "_multipart",
     "StaticFileHandler": "_static",
     "TemplateModule": "_ui",
     "UIModule": "_ui",
@@ -77,6 +81,7 @@ __all__ = [
     "GZipContentEncoding",
     "HTTPError",
     "MissingArgumentError",
+    "MultipartStreamHandler",
     "OutputTransform",
     "RedirectHandler",
     "RequestHandler",
@@ -105,6 +110,11 @@ def __getattr__(name: str) -> Any:
         value.__module__ = __name__
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    # Lazy names are listed too, so that dir() and documentation tools see them.
+    return sorted({*globals(), *__all__})
 
 
 _publish_public_names({**globals(), "__all__": [name for name in __all__ if name not in _LAZY]})

@@ -218,7 +218,7 @@ class Application(ReversibleRouter):
 
     @property
     def ui_modules(self) -> dict[str, Any]:
-        """UI module classes by name: the built-in ones plus the ``ui_modules`` setting."""
+        """The UI module classes by name (the built-in ones plus the ``ui_modules`` setting)."""
         modules = self._ui_modules
         if modules is None:
             from . import _ui

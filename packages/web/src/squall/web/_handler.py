@@ -760,7 +760,7 @@ class RequestHandler:
 
     @property
     def current_user(self) -> Any:
-        """The user of this request: :meth:`get_current_user`, asked once, or what was assigned."""
+        """The user of this request (:meth:`get_current_user`, asked once, or what was assigned)."""
         try:
             return self.__dict__["_current_user"]
         except KeyError:
@@ -793,7 +793,7 @@ class RequestHandler:
 
     @property
     def locale(self) -> Locale:
-        """The locale of this request: :meth:`get_user_locale`, else the browser's."""
+        """The locale of this request (:meth:`get_user_locale`, else the browser's)."""
         try:
             return self.__dict__["_locale"]  # type: ignore[no-any-return]
         except KeyError:

@@ -114,7 +114,7 @@ def create_signed_value(
         another name fails.
     :param value: the payload, text (encoded as UTF-8) or bytes.
     :param version: the format, 1 or 2 (default
-        :data:`DEFAULT_SIGNED_VALUE_VERSION`).
+        ``DEFAULT_SIGNED_VALUE_VERSION``).
     :param clock: returns the current time in seconds (default
         :func:`time.time`); the timestamp is its whole part.
     :param key_version: recorded in a version 2 value; required with a dict
@@ -260,13 +260,13 @@ def decode_signed_value(
     :param clock: returns the current time in seconds (default
         :func:`time.time`).
     :param min_version: oldest format to accept (default
-        :data:`DEFAULT_SIGNED_VALUE_MIN_VERSION`); 2 refuses version 1 values.
+        ``DEFAULT_SIGNED_VALUE_MIN_VERSION``); 2 refuses version 1 values.
     :returns: the payload bytes, or ``None`` if the value is malformed,
         tampered with, signed for another name or key, older than
         ``max_age_days``, or dated more than 31 days in the future (Tornado
         checks the future only for version 1; squall checks both).
     :raises ValueError: if ``min_version`` is above
-        :data:`MAX_SUPPORTED_SIGNED_VALUE_VERSION`.
+        ``MAX_SUPPORTED_SIGNED_VALUE_VERSION``.
     """
     if min_version is None:
         min_version = DEFAULT_SIGNED_VALUE_MIN_VERSION

@@ -1,0 +1,5 @@
+// Keeps the guestbook box within the server's 500-character limit.
+(function () {
+  var box = document.getElementById("message");
+  if (box) box.maxLength = 500;
+})();
