@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pytest
-from squall.escape import xhtml_escape, xhtml_unescape
-from squall.escape._html import _xhtml_escape_str
+import squall.escape
+from squall.escape import SafeHTML, linkify, xhtml_escape, xhtml_unescape
+from squall.escape._html import _xhtml_escape_marked, _xhtml_escape_str
 
 
 @pytest.mark.parametrize(
@@ -93,3 +95,64 @@ def test_none_raises_type_error(function: Any) -> None:
 def test_invalid_utf8_bytes_raise_unicode_decode_error() -> None:
     with pytest.raises(UnicodeDecodeError):
         xhtml_escape(b"\xff")
+
+
+# -- SafeHTML ------------------------------------------------------------------
+
+
+def test_safe_html_is_a_str_whose_html_is_itself() -> None:
+    marked = SafeHTML("<b>x</b>")
+    assert isinstance(marked, str)
+    assert marked == "<b>x</b>"
+    assert marked.__html__() is marked
+    assert hasattr(SafeHTML, "__html__")
+    assert repr(marked) == "SafeHTML('<b>x</b>')"
+    assert SafeHTML.__module__ == "squall.escape"
+    assert "SafeHTML" in squall.escape.__all__
+
+
+def test_safe_html_carries_no_instance_dict() -> None:
+    with pytest.raises(AttributeError):
+        SafeHTML("x").extra = 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "derived",
+    [
+        lambda s: s + "<i>",
+        lambda s: "<i>" + s,
+        lambda s: s[1:],
+        lambda s: s.upper(),
+        lambda s: f"{s}!",
+        lambda s: s.center(9),
+        lambda s: s.replace("b", "i"),
+        lambda s: "".join([s, s]),
+    ],
+)
+def test_string_operations_drop_the_mark(derived: Any) -> None:
+    # Anything built from SafeHTML is a plain str, escaped by templates again.
+    result = derived(SafeHTML("<b>"))
+    assert type(result) is str
+
+
+def test_safe_html_survives_pickling() -> None:
+    marked = pickle.loads(pickle.dumps(SafeHTML("<hr>")))
+    assert type(marked) is SafeHTML
+    assert marked == "<hr>"
+
+
+@pytest.mark.parametrize("function", [xhtml_escape, linkify])
+def test_escape_functions_still_escape_and_return_plain_str(function: Any) -> None:
+    # Tornado compatibility: the module's own functions know nothing of the mark.
+    result = function(SafeHTML("<b>&</b>"))
+    assert result == "&lt;b&gt;&amp;&lt;/b&gt;"
+    assert type(result) is str
+    assert type(function("<b>")) is str
+
+
+def test_marking_escape_variant() -> None:
+    # What squall.web's templates call escape() and xhtml_escape().
+    result = _xhtml_escape_marked("<a href='x'>")
+    assert type(result) is SafeHTML
+    assert result == xhtml_escape("<a href='x'>")
+    assert _xhtml_escape_marked(b"&") == "&amp;"

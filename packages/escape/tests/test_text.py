@@ -19,8 +19,10 @@ from squall.escape import (
 
 
 def test_public_names_match_tornado_escape() -> None:
+    # Tornado's names, plus squall's SafeHTML marker.
     assert sorted(squall.escape.__all__) == sorted(
         [
+            "SafeHTML",
             "json_decode",
             "json_encode",
             "linkify",

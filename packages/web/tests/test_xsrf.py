@@ -506,14 +506,9 @@ class XSRFFlowTest(AsyncHTTPTestCase):
         assert len(forms) == 2 and forms[0] == forms[1], response.body
         assert self.post(body="_xsrf=" + forms[0].replace("|", "%7C"), Cookie=cookie).code == 200
 
-    @pytest.mark.xfail(
-        reason="{{ xsrf_form_html() }} is autoescaped (as in Tornado 6, where the field "
-        "comes out as &lt;input ...&gt;); the overview predates autoescape. Needs a "
-        "web-core/web-ui decision (e.g. a markup-safe return value).",
-        strict=True,
-    )
     def test_overview_example(self) -> None:
-        # The overview's form uses {{ xsrf_form_html() }}; it must post back.
+        # The overview's form uses {{ xsrf_form_html() }}; it must post back
+        # (xsrf_form_html() returns SafeHTML, which autoescaping leaves alone).
         page = self.fetch("/t/overview")
         assert page.code == 200
         forms = re.findall(

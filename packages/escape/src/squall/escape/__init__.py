@@ -4,7 +4,9 @@ The public API of Tornado's ``tornado.escape``: :func:`xhtml_escape`,
 :func:`url_escape`, :func:`json_encode` and their inverses; the byte/unicode
 conversions :func:`utf8` and :func:`to_unicode` (with the deprecated aliases
 :func:`native_str` and :func:`to_basestring`) and :func:`recursive_unicode`;
-and :func:`linkify`, :func:`squeeze` and :func:`parse_qs_bytes`.
+and :func:`linkify`, :func:`squeeze` and :func:`parse_qs_bytes`.  Beyond
+Tornado, :class:`SafeHTML` marks text that is already HTML, which
+autoescaping templates then insert unchanged.
 
 Many of these have near-equivalents in the standard library (:mod:`html`,
 :mod:`urllib.parse`, :mod:`json`); the differences are mostly in how they
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from types import FunctionType
 
-from ._html import xhtml_escape, xhtml_unescape
+from ._html import SafeHTML, xhtml_escape, xhtml_unescape
 from ._json import json_decode, json_encode
 from ._linkify import linkify
 from ._text import (
@@ -30,6 +32,7 @@ from ._text import (
 from ._url import parse_qs_bytes, url_escape, url_unescape
 
 __all__ = [
+    "SafeHTML",
     "json_decode",
     "json_encode",
     "linkify",

@@ -14,7 +14,8 @@ its cost grows with the number of AST nodes):
 * inside loops, autoescaped ``str`` values are escaped inline with
   ``str.replace`` when the escape function is
   :func:`squall.escape.xhtml_escape` (the choice is made once per render, so
-  a namespace that replaces ``xhtml_escape`` still wins); outside loops,
+  a namespace that replaces ``xhtml_escape`` still wins); any other value,
+  ``__html__`` markup included, goes to the runtime helper; outside loops,
   where the code runs once, a helper call is cheaper to compile;
 * includes, ``extends`` and blocks are inlined at compile time.
 

@@ -5,6 +5,12 @@ converted the way Tornado converts them (``str`` and ``bytes`` as text, any
 other value through ``str()``), so the bytes produced are the same.  Bytes
 values that are not valid UTF-8 survive a ``{% raw %}`` untouched thanks to
 the ``surrogateescape`` round trip.
+
+When autoescaping, a value whose type defines ``__html__()`` (such as
+:class:`squall.escape.SafeHTML` or MarkupSafe's ``Markup``) is already
+markup: it is written as ``value.__html__()``, whatever the autoescape
+function.  The generated code tests exact ``str`` first, so plain strings
+never pay for that check.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from squall.escape import json_encode, linkify, squeeze, url_escape, utf8, xhtml_escape
+from squall.escape._html import _xhtml_escape_marked
 
 __all__ = [
     "ENCODING_ERRORS",
@@ -64,13 +71,31 @@ def to_bytes(value: Any) -> bytes:
     return _str(value).encode("utf-8")
 
 
+def _markup(value: Any) -> str:
+    """What an ``__html__`` value puts in the page: its ``__html__()``, unescaped."""
+    return _from_result(value.__class__.__html__(value), "__html__()")
+
+
 def xhtml_any(value: Any) -> str:
-    """Escape any value like ``xhtml_escape`` after Tornado's conversion."""
+    """Escape any value like ``xhtml_escape`` after Tornado's conversion.
+
+    Values whose type defines ``__html__`` are markup already and come out
+    as ``value.__html__()``.
+    """
     cls = value.__class__
     if cls is _int or cls is _float:
         # str() of an int or float never contains a character to escape.
         return _str(value)
-    if isinstance(value, _str):
+    text: str
+    if cls is _str:
+        text = value
+    elif cls is _bytes:
+        text = value.decode("utf-8")
+    elif hasattr(value, "__html__") and hasattr(cls, "__html__"):
+        # The instance test first: a miss there is far cheaper than on the
+        # type; the type test then ignores instance attributes (and proxies).
+        return _markup(value)
+    elif isinstance(value, _str):
         text = value
     elif isinstance(value, _bytes):
         text = value.decode("utf-8")
@@ -96,16 +121,27 @@ def _from_result(result: Any, what: str) -> str:
 def escaper(func: Any) -> tuple[type, Callable[[Any], str]]:
     """Pick the escaping path for one render: ``(fast_class, slow_escape)``.
 
-    When ``func`` is squall's :func:`~squall.escape.xhtml_escape` the
-    generated code escapes ``str`` values inline (``fast_class`` is ``str``)
-    and hands every other value to :func:`xhtml_any`.  Any other function
-    receives the value as UTF-8 bytes, exactly like Tornado's generated
-    code, and its result (str or bytes) is used as text.
+    When ``func`` is squall's :func:`~squall.escape.xhtml_escape` (or the
+    variant returning :class:`~squall.escape.SafeHTML` that squall.web's
+    templates see under that name) the generated code escapes ``str``
+    values inline (``fast_class`` is ``str``) and hands every other value
+    to :func:`xhtml_any`.  Any other function receives the value as UTF-8
+    bytes, exactly like Tornado's generated code, and its result (str or
+    bytes) is used as text.  Either way, values whose type defines
+    ``__html__`` skip the escape function.
     """
-    if func is xhtml_escape:
+    if func is xhtml_escape or func is _xhtml_escape_marked:
         return _str, xhtml_any
 
     def escape_with(value: Any) -> str:
+        cls = value.__class__
+        if (
+            cls is not _str
+            and cls is not _bytes
+            and hasattr(value, "__html__")
+            and hasattr(cls, "__html__")
+        ):
+            return _markup(value)
         return _from_result(func(to_bytes(value)), "autoescape function")
 
     return NeverStr, escape_with

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from squall.escape._html import _xhtml_escape_marked
 from squall.httputil import (
     HTTPServerRequest,
     ResponseStartLine,
@@ -69,6 +70,20 @@ _ETAG_ITEM = re.compile(rb'\*|(?:W/)?"[^"]*"')
 _LOADER_OPTIONS = {"autoescape": "autoescape", "template_whitespace": "whitespace"}
 
 _ERROR_PAGE = "<html><title>{0}: {1}</title><body>{0}: {1}</body></html>"
+
+
+def _linkify_marked(text: str | bytes, *args: Any, **kwargs: Any) -> escape.SafeHTML:
+    """:func:`squall.escape.linkify`, its result marked as already-escaped HTML."""
+    return escape.SafeHTML(escape.linkify(text, *args, **kwargs))
+
+
+# Escaping helpers as templates see them: their results are marked safe, so
+# templates written before autoescaping ({{ escape(x) }}) escape only once.
+_MARKED_HELPERS: dict[str, Any] = {
+    "escape": _xhtml_escape_marked,
+    "xhtml_escape": _xhtml_escape_marked,
+    "linkify": _linkify_marked,
+}
 
 
 class _Missing:
@@ -865,9 +880,15 @@ class RequestHandler:
             raise HTTPError(403, "the XSRF token sent does not match the _xsrf cookie")
 
     def xsrf_form_html(self) -> str:
-        """A hidden ``<input>`` carrying the XSRF token, for every POST form."""
+        """A hidden ``<input>`` carrying the XSRF token, for every POST form.
+
+        The result is a :class:`~squall.escape.SafeHTML` string, so an
+        autoescaping template inserts it as markup: ``{{ xsrf_form_html() }}``
+        (the overview's form) works as well as ``{% raw xsrf_form_html() %}``
+        and ``{% module xsrf_form_html() %}``.  Tornado 6 escapes it there.
+        """
         value = escape.xhtml_escape(self.xsrf_token)
-        return f'<input type="hidden" name="_xsrf" value="{value}"/>'
+        return escape.SafeHTML(f'<input type="hidden" name="_xsrf" value="{value}"/>')
 
     # -- templates and UI ------------------------------------------------------------------
 
@@ -909,9 +930,15 @@ class RequestHandler:
         the application's UI methods and modules, on top of the template
         module's own (``escape``, ``url_escape``, ``json_encode``,
         ``squeeze``, ``linkify``, ``datetime`` ...).
+
+        Here ``escape``, ``xhtml_escape`` and ``linkify`` return their
+        result as :class:`~squall.escape.SafeHTML`, which autoescaping does
+        not escape again: ``{{ escape(item) }}``, written before templates
+        autoescaped, escapes ``item`` once (Tornado 6 escapes it twice).
         """
         chosen = self.locale
         namespace: dict[str, Any] = {
+            **_MARKED_HELPERS,
             "handler": self,
             "request": self.request,
             "current_user": self.current_user,
