@@ -191,6 +191,7 @@ class RequestHandler:
 
     path_args: list[Any]
     path_kwargs: dict[str, Any]
+    _page_namespace: dict[str, Any] | None
 
     # Set by @stream_request_body: the body goes to data_received piece by piece.
     _stream_request_body = False
@@ -987,7 +988,10 @@ class RequestHandler:
             self.get_template_path() or self._caller_directory()
         )
         compiled = loader.load(template_name)
-        return compiled.generate(**{**self.get_template_namespace(), **kwargs})
+        # While render() runs, the namespace it made serves every nested
+        # render_string (UI modules render one template each).
+        namespace = self.__dict__.get("_page_namespace") or self.get_template_namespace()
+        return compiled.generate(**{**namespace, **kwargs})
 
     def _loader_for(self, directory: str) -> template.BaseLoader:
         shared = RequestHandler._template_loaders
@@ -1007,7 +1011,11 @@ class RequestHandler:
         """
         if self._finished:
             raise RuntimeError("render() after finish()")
-        html = self.render_string(template_name, **kwargs)
+        self._page_namespace = self.get_template_namespace()
+        try:
+            html = self.render_string(template_name, **kwargs)
+        finally:
+            self._page_namespace = None
         if self.__dict__.get("_active_modules"):
             from ._ui import _assemble_page
 
