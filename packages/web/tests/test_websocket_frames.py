@@ -78,7 +78,7 @@ def unmask_client_frame(data: bytes) -> tuple[int, bytes]:
 # -- masking ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 125, 126, 1000, 65537])
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 125, 126, 1000, 16384, 16385, 65537, 100003])
 def test_mask_matches_the_per_byte_definition(size: int) -> None:
     key = os.urandom(4)
     data = os.urandom(size)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +54,8 @@ class _TransportStream(BaseIOStream, asyncio.Protocol):
     ) -> None:
         super().__init__(max_buffer_size=max_buffer_size)
         self._transport = transport
-        self._inbox: deque[bytes] = deque()
+        # Usually empty or one chunk: a list is far smaller than a deque.
+        self._inbox: list[bytes] = []
         if early:
             self._inbox.append(early)
         self._read_paused = read_paused
@@ -80,16 +80,16 @@ class _TransportStream(BaseIOStream, asyncio.Protocol):
 
     def _recv(self, size: int) -> bytes | None:
         inbox = self._inbox
-        return inbox.popleft() if inbox else None
+        return inbox.pop(0) if inbox else None
 
     def _recv_into(self, buf: bytearray | memoryview) -> int | None:
         inbox = self._inbox
         if not inbox:
             return None
-        chunk = inbox.popleft()
+        chunk = inbox.pop(0)
         room = len(buf)
         if len(chunk) > room:
-            inbox.appendleft(chunk[room:])
+            inbox.insert(0, chunk[room:])
             chunk = chunk[:room]
         buf[: len(chunk)] = chunk
         return len(chunk)
@@ -188,10 +188,10 @@ class _TransportStream(BaseIOStream, asyncio.Protocol):
             return
         # Whatever arrived stays readable from the buffer of the closed stream.
         inbox = self._inbox
-        while inbox:
-            chunk = inbox.popleft()
+        for chunk in inbox:
             if chunk:
                 self._append(chunk)
+        inbox.clear()
         self.close(exc_info=exc if exc is not None else False)
 
     def pause_writing(self) -> None:
@@ -221,12 +221,12 @@ class _TransportStream(BaseIOStream, asyncio.Protocol):
         held = self._consume(len(self._rbuf) - self._rpos)
         inbox = self._inbox
         eof = False
-        while inbox:
-            chunk = inbox.popleft()
+        for chunk in inbox:
             if chunk:
                 held += chunk
             else:
                 eof = True
+        inbox.clear()
         if self._read_paused and not self._closed:
             self._read_paused = False
             self._transport.resume_reading()

@@ -117,6 +117,8 @@ _LONG = struct.Struct("!BBQ")
 _CODE = struct.Struct("!H")
 
 _UNLIMITED = 1 << 62
+# Masking works on pieces of this many bytes (a multiple of 4).
+_PIECE = 16384
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
 
@@ -134,16 +136,32 @@ def valid_close_code(code: int) -> bool:
 def mask_payload(key: bytes, data: bytes) -> bytes:
     """XOR ``data`` with the 4-byte ``key`` repeated (masking and unmasking alike).
 
-    One big-integer XOR over the whole payload: no per-byte Python loop.
+    Big-integer XORs, no per-byte Python loop: the whole payload at once when
+    small, else pieces of ``_PIECE`` bytes (the conversions grow faster than
+    linearly with size), all sharing one key stream.
     """
     size = len(data)
-    if not size:
-        return b""
-    stream = key * ((size >> 2) + 1)
-    if len(stream) != size:
-        stream = stream[:size]
-    mixed = int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")
-    return mixed.to_bytes(size, "little")
+    if size <= _PIECE:
+        if not size:
+            return b""
+        stream = key * ((size >> 2) + 1)
+        if len(stream) != size:
+            stream = stream[:size]
+        mixed = int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")
+        return mixed.to_bytes(size, "little")
+    full = int.from_bytes(key * (_PIECE >> 2), "little")
+    view = memoryview(data)
+    out = []
+    for start in range(0, size, _PIECE):
+        piece = view[start : start + _PIECE]
+        count = len(piece)
+        if count == _PIECE:
+            mixed = int.from_bytes(piece, "little") ^ full
+        else:
+            tail = (key * ((count >> 2) + 1))[:count]
+            mixed = int.from_bytes(piece, "little") ^ int.from_bytes(tail, "little")
+        out.append(mixed.to_bytes(count, "little"))
+    return b"".join(out)
 
 
 class WebSocketProtocol:
