@@ -1,7 +1,8 @@
 """HTTP utilities shared by clients and servers (mirrors ``tornado.httputil``).
 
 Headers (:class:`HTTPHeaders`), start lines, the server-side request object
-(:class:`HTTPServerRequest`), form and multipart parsing, URL, date and cookie
+(:class:`HTTPServerRequest`), form and multipart parsing (whole bodies, or
+streamed part by part with :class:`MultipartParser`), URL, date and cookie
 helpers, and the protocol-neutral delegate interface
 (:class:`HTTPServerConnectionDelegate`, :class:`HTTPMessageDelegate`,
 :class:`HTTPConnection`) that connects servers to applications.
@@ -33,6 +34,15 @@ from ._helpers import (
     split_host_and_port,
     url_concat,
 )
+from ._multipart_stream import (
+    MultipartData,
+    MultipartEnd,
+    MultipartError,
+    MultipartEvent,
+    MultipartParser,
+    MultipartPart,
+    MultipartPartEnd,
+)
 from ._request import HTTPServerRequest
 from ._startline import (
     RequestStartLine,
@@ -50,6 +60,13 @@ __all__ = [
     "HTTPOutputError",
     "HTTPServerConnectionDelegate",
     "HTTPServerRequest",
+    "MultipartData",
+    "MultipartEnd",
+    "MultipartError",
+    "MultipartEvent",
+    "MultipartParser",
+    "MultipartPart",
+    "MultipartPartEnd",
     "RequestStartLine",
     "ResponseStartLine",
     "encode_username_password",

@@ -9,7 +9,7 @@ from squall.util import ObjectDict
 
 from ._errors import HTTPInputError
 from ._helpers import _parse_header
-from ._multipart import _FINISHED, NEED_DATA, _MultipartParser, _PartData, _PartHead
+from ._multipart_stream import MultipartData, MultipartParser, MultipartPartEnd
 
 if TYPE_CHECKING:
     from ._headers import HTTPHeaders
@@ -77,47 +77,23 @@ def parse_multipart_form_data(
     removed). Each part needs ``Content-Disposition: form-data`` with a
     ``name``; a part with a ``filename`` becomes an :class:`HTTPFile` (content
     type ``application/unknown`` when the part has none). Raises
-    :class:`HTTPInputError` for malformed bodies.
+    :class:`MultipartError` (an :class:`HTTPInputError`) for malformed bodies;
+    :class:`MultipartParser` reads the same format incrementally.
     """
-    boundary = utf8(boundary)
-    if len(boundary) >= 2 and boundary[:1] == boundary[-1:] == b'"':
-        boundary = boundary[1:-1]
-    parser = _MultipartParser(boundary)
-    parser.feed(data)
-    parser.feed(b"")
-    head: HTTPHeaders | None = None
+    parser = MultipartParser(boundary)
     pieces: list[bytes] = []
-    while True:
-        event = parser.next_event()
-        if type(event) is _PartData:
+    for event in parser.feed(data):
+        if type(event) is MultipartData:
             pieces.append(event.data)
-        elif type(event) is _PartHead:
-            head = event.headers
+        elif type(event) is MultipartPartEnd:
+            part = event.part
+            value = b"".join(pieces)
             pieces = []
-        elif event is _FINISHED or event is NEED_DATA:
-            return
-        else:
-            assert head is not None
-            _store_part(head, b"".join(pieces), arguments, files)
-
-
-def _store_part(
-    headers: HTTPHeaders,
-    value: bytes,
-    arguments: dict[str, list[bytes]],
-    files: dict[str, list[HTTPFile]],
-) -> None:
-    disposition, params = _parse_header(headers.get("Content-Disposition", ""))
-    if disposition.lower() != "form-data":
-        raise HTTPInputError("multipart part without Content-Disposition: form-data")
-    name = params.get("name")
-    if name is None:
-        raise HTTPInputError("multipart part without a name")
-    filename = params.get("filename")
-    if filename is None:
-        arguments.setdefault(name, []).append(value)
-        return
-    content_type = headers.get("Content-Type", "application/unknown")
-    files.setdefault(name, []).append(
-        HTTPFile(filename=filename, body=value, content_type=content_type)
-    )
+            if part.filename is None:
+                arguments.setdefault(part.name, []).append(value)
+            else:
+                upload = HTTPFile(
+                    filename=part.filename, body=value, content_type=part.content_type
+                )
+                files.setdefault(part.name, []).append(upload)
+    parser.finish()

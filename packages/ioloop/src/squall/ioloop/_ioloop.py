@@ -111,13 +111,22 @@ def _to_future(value: Any) -> Future[Any]:
     return _converter(value)
 
 
+#: Hooks consulted before a failed callback is logged: each gets the exception,
+#: called in the failed callback's own context, and returns True when it has
+#: dealt with it (squall.web's ``@asynchronous`` answers the request the
+#: callback belonged to). Empty unless such a feature registered itself.
+_callback_error_hooks: list[Callable[[Exception], bool]] = []
+
+
 def _run_guarded(callback: Callable[..., Any], *args: Any) -> None:
     """Call ``callback(*args)``; log what it raises, and watch an awaitable it returns."""
     try:
         outcome = callback(*args)
     except asyncio.CancelledError:
         return
-    except Exception:
+    except Exception as exc:
+        if _callback_error_hooks and any(hook(exc) for hook in _callback_error_hooks):
+            return
         app_log.error("Exception in callback %r with arguments %r", callback, args, exc_info=True)
         return
     if outcome is not None:

@@ -1,0 +1,1151 @@
+"""RequestHandler: the object that serves one request.
+
+The application makes a fresh handler for every request and drives it
+through ``initialize(**kwargs)``, ``prepare()``, the verb method and
+``on_finish()``.  The handler collects a status, headers and body pieces,
+and :meth:`RequestHandler.finish` sends them with a single
+``write_headers`` call on the connection.  The drive is synchronous for
+synchronous code: only a ``prepare`` or verb method that returns an
+awaitable makes the rest of the request run as a task.
+
+Cookie signing, XSRF tokens, UI modules and static URLs live in sibling
+modules that are imported the first time a handler needs them, so requests
+that never touch those features pay nothing for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import hashlib
+import http.cookies
+import numbers
+import re
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from squall.httputil import (
+    HTTPServerRequest,
+    ResponseStartLine,
+    format_timestamp,
+    responses,
+)
+from squall.httputil._headers import _headers_from_dicts
+from squall.locale import Locale
+from squall.log import app_log, gen_log
+from squall.util import ObjectDict
+
+from squall import escape, template
+from squall import locale as _locales
+
+from ._errors import Finish, HTTPError, MissingArgumentError
+
+if TYPE_CHECKING:
+    from ._application import Application
+    from ._transforms import OutputTransform
+
+__all__ = ["RequestHandler"]
+
+_SERVER_NAME = "SquallServer/0.1.0"
+_HTML = "text/html; charset=UTF-8"
+_JSON = "application/json; charset=UTF-8"
+
+# Control characters (other than tab, LF, CR) become spaces in arguments.
+_ARGUMENT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A header value may not smuggle in another line.
+_UNSAFE_HEADER = re.compile(r"[\x00-\x1f]")
+# Cookie names and values may hold no control characters and no spaces.
+_BAD_COOKIE_TEXT = re.compile(r"[\x00-\x20]")
+# One entity tag of an If-None-Match list: "*", "x" or W/"x".
+_ETAG_ITEM = re.compile(rb'\*|(?:W/)?"[^"]*"')
+
+# Settings that become keyword arguments of the default template loader.
+_LOADER_OPTIONS = {"autoescape": "autoescape", "template_whitespace": "whitespace"}
+
+_ERROR_PAGE = "<html><title>{0}: {1}</title><body>{0}: {1}</body></html>"
+
+
+class _Missing:
+    """Marks "no default given" for the argument getters."""
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+_REQUIRED: Any = _Missing()
+
+# The Date header changes once a second: format it once a second.
+_clock = [0, ""]
+
+
+def _http_date_now() -> str:
+    now = time.time()
+    second = int(now)
+    if second != _clock[0]:
+        _clock[0] = second
+        _clock[1] = format_timestamp(now)
+    return _clock[1]  # type: ignore[return-value]
+
+
+# Tasks of handlers that went asynchronous: asyncio keeps only weak
+# references to tasks, and a request must not vanish half-served.
+_in_flight: set[asyncio.Future[Any]] = set()
+
+
+def _spawn(work: Awaitable[Any]) -> asyncio.Future[Any]:
+    task = asyncio.ensure_future(work)
+    _in_flight.add(task)
+    task.add_done_callback(_in_flight.discard)
+    return task
+
+
+def _is_awaitable(value: object) -> bool:
+    return hasattr(value, "__await__")
+
+
+def _unimplemented_method(self: RequestHandler, *args: Any, **kwargs: Any) -> None:
+    raise HTTPError(405)
+
+
+# How each accepted kind of header value becomes text (checked in this order).
+_HEADER_FORMS: tuple[tuple[type, Callable[[Any], str]], ...] = (
+    (str, str),
+    (bytes, lambda raw: raw.decode("latin-1")),
+    (numbers.Integral, str),
+    (datetime.datetime, format_timestamp),
+)
+
+
+def _header_text(value: Any) -> str:
+    """A header value as text: str, latin-1 bytes, integers and datetimes are accepted."""
+    for kind, render in _HEADER_FORMS:
+        if isinstance(value, kind):
+            text = render(value)
+            break
+    else:
+        raise TypeError(f"cannot use {value!r} as a header value")
+    if _UNSAFE_HEADER.search(text) is None:
+        return text
+    raise ValueError(f"header value {text!r} holds a control character (CR/LF injection?)")
+
+
+class RequestHandler:
+    """Base class for the handlers an :class:`~squall.web.Application` routes to.
+
+    Subclasses define ``get``, ``post`` (and so on) for the methods they
+    serve; a method may be a plain function, an ``async def`` coroutine, or
+    return any other awaitable.  Positional and keyword arguments of the verb
+    method come from the groups of the matched URL pattern, percent-decoded.
+
+    The lifecycle, for each request: a new handler, :meth:`initialize` with
+    the keyword arguments of the URL spec, :meth:`prepare`, the verb method,
+    then :meth:`on_finish` once the response is sent.  The response finishes
+    by itself when the verb method returns (or its awaitable completes),
+    unless the method is decorated with :func:`squall.web.asynchronous`.
+    """
+
+    #: Methods this handler answers at all; anything else is a 405.
+    SUPPORTED_METHODS: tuple[str, ...] = (
+        "GET",
+        "HEAD",
+        "POST",
+        "DELETE",
+        "PATCH",
+        "PUT",
+        "OPTIONS",
+    )
+
+    # Template loaders shared by every handler, by template directory.
+    _template_loaders: dict[str, template.BaseLoader] = {}
+    _template_loader_lock = threading.Lock()
+
+    # Verbs a subclass has not written answer 405.
+    get: Callable[..., Any] = _unimplemented_method
+    head: Callable[..., Any] = _unimplemented_method
+    post: Callable[..., Any] = _unimplemented_method
+    delete: Callable[..., Any] = _unimplemented_method
+    patch: Callable[..., Any] = _unimplemented_method
+    put: Callable[..., Any] = _unimplemented_method
+    options: Callable[..., Any] = _unimplemented_method
+
+    path_args: list[Any]
+    path_kwargs: dict[str, Any]
+
+    def __init__(self, application: Application, request: HTTPServerRequest, **kwargs: Any) -> None:
+        self.application, self.request = application, request
+        self.path_args, self.path_kwargs = [], {}
+        # Set by the first flush; then status and headers can no longer change.
+        self._head_sent = self._finished = False
+        self._auto_finish = True
+        self._transforms: list[OutputTransform] | None = None
+        self.clear()
+        self.initialize(**kwargs)
+
+    # -- hooks for subclasses ---------------------------------------------------
+
+    def initialize(self, **kwargs: Any) -> None:
+        """Receive the third element of the URL spec (a dict) as keyword arguments.
+
+        Typically stores them on ``self``; it must not write output.
+        """
+
+    def prepare(self) -> Awaitable[None] | None:
+        """Called before the verb method, whatever the verb; may finish the request.
+
+        May be a coroutine (or return an awaitable): the verb method then
+        waits for it.
+        """
+        return None
+
+    def on_finish(self) -> None:
+        """Called after the response has been sent (for cleanup and logging)."""
+
+    def on_connection_close(self) -> None:
+        """Called when the client goes away before the response is finished.
+
+        Long-polling handlers override this to stop waiting.  Closing is only
+        noticed while the connection is watched: it may come late or (behind
+        some proxies) not at all.
+        """
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        """Receive a piece of the body (handlers decorated with :func:`~squall.web.stream_request_body`).
+
+        May return an awaitable: the connection reads no more until it is done.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement data_received()")
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The application's settings (``self.application.settings``)."""
+        return self.application.settings
+
+    # -- building the response: status and headers -------------------------------
+
+    def clear(self) -> None:
+        """Throw away the headers and body built so far and restore the defaults."""
+        self._chunks: list[bytes] = []
+        self._status_code, self._reason = 200, "OK"
+        self._headers = _headers_from_dicts(
+            {"Server": _SERVER_NAME, "Content-Type": _HTML, "Date": _http_date_now()}, {}
+        )
+        self.set_default_headers()
+
+    def set_default_headers(self) -> None:
+        """Hook to set headers every response of this handler starts with (errors included)."""
+
+    def set_status(self, status_code: int, reason: str | None = None) -> None:
+        """Set the response status; ``reason`` defaults to the standard phrase ("Unknown" if none)."""
+        self._status_code = status_code
+        self._reason = reason if reason is not None else responses.get(status_code, "Unknown")
+
+    def get_status(self) -> int:
+        """The response status code set so far."""
+        return self._status_code
+
+    def set_header(self, name: str, value: Any) -> None:
+        """Set response header ``name`` to ``value``, replacing earlier values.
+
+        ``value`` may be a str, bytes (latin-1), an integer or a
+        :class:`datetime.datetime` (sent as an HTTP date).  Text holding a
+        control character (such as CR or LF) raises :class:`ValueError`.
+        """
+        self._headers[name] = _header_text(value)
+
+    def add_header(self, name: str, value: Any) -> None:
+        """Add another value for header ``name`` (for repeatable headers such as ``Link``)."""
+        self._headers.add(name, _header_text(value))
+
+    def clear_header(self, name: str) -> None:
+        """Remove header ``name`` (undoing :meth:`set_header`); absent headers are ignored."""
+        self._headers.pop(name, None)
+
+    # -- reading the request --------------------------------------------------------
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """Turn a raw argument (or path group) into text; override for another encoding.
+
+        Undecodable UTF-8 is a 400.  ``name`` is the argument's name (``None``
+        for path groups).
+        """
+        raw: Any = value
+        if not isinstance(raw, bytes):
+            return raw  # type: ignore[no-any-return]  # None (an unmatched group) or text already
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            where = name if name is not None else "url"
+            raise HTTPError(400, "Invalid unicode in %s: %r", where, raw[:40]) from None
+
+    def _values_of(self, name: str, source: dict[str, list[bytes]], strip: bool) -> list[str]:
+        found = []
+        for raw in source.get(name, ()):
+            text = self.decode_argument(raw, name=name)
+            if isinstance(text, str):
+                text = _ARGUMENT_CONTROLS.sub(" ", text)
+                if strip:
+                    text = text.strip()
+            found.append(text)
+        return found
+
+    def _one_value(
+        self, name: str, default: Any, source: dict[str, list[bytes]], strip: bool
+    ) -> Any:
+        found = self._values_of(name, source, strip)
+        if found:
+            return found[-1]
+        if default is _REQUIRED:
+            raise MissingArgumentError(name)
+        return default
+
+    def get_argument(self, name: str, default: Any = _REQUIRED, strip: bool = True) -> Any:
+        """The last value of argument ``name`` from the query or the form body.
+
+        Without ``default`` a missing argument raises
+        :class:`MissingArgumentError` (a 400).  Values are decoded with
+        :meth:`decode_argument`, control characters become spaces and, with
+        ``strip``, surrounding whitespace is removed.
+        """
+        return self._one_value(name, default, self.request.arguments, strip)
+
+    def get_arguments(self, name: str, strip: bool = True) -> list[str]:
+        """Every value of argument ``name`` (query and form body), possibly none."""
+        return self._values_of(name, self.request.arguments, strip)
+
+    def get_body_argument(self, name: str, default: Any = _REQUIRED, strip: bool = True) -> Any:
+        """Like :meth:`get_argument`, looking only at the form body."""
+        return self._one_value(name, default, self.request.body_arguments, strip)
+
+    def get_body_arguments(self, name: str, strip: bool = True) -> list[str]:
+        """Like :meth:`get_arguments`, looking only at the form body."""
+        return self._values_of(name, self.request.body_arguments, strip)
+
+    def get_query_argument(self, name: str, default: Any = _REQUIRED, strip: bool = True) -> Any:
+        """Like :meth:`get_argument`, looking only at the query string."""
+        return self._one_value(name, default, self.request.query_arguments, strip)
+
+    def get_query_arguments(self, name: str, strip: bool = True) -> list[str]:
+        """Like :meth:`get_arguments`, looking only at the query string."""
+        return self._values_of(name, self.request.query_arguments, strip)
+
+    # -- cookies --------------------------------------------------------------------
+
+    @property
+    def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
+        """The request's cookies (``self.request.cookies``)."""
+        return self.request.cookies
+
+    def get_cookie(self, name: str, default: str | None = None) -> str | None:
+        """The value of request cookie ``name``, or ``default``."""
+        morsel = self.request.cookies.get(name)
+        return default if morsel is None else morsel.value
+
+    def set_cookie(
+        self,
+        name: str,
+        value: str | bytes,
+        domain: str | None = None,
+        expires: float | tuple[int, ...] | datetime.datetime | None = None,
+        path: str = "/",
+        expires_days: float | None = None,
+        *,
+        max_age: int | None = None,
+        httponly: bool = False,
+        secure: bool = False,
+        samesite: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Add a ``Set-Cookie`` header for ``name`` (replacing one set earlier in this response).
+
+        ``expires`` is a timestamp, time tuple or datetime; ``expires_days``
+        counts from now when ``expires`` is not given.  Other keyword
+        arguments become cookie attributes (``max_age`` is spelled
+        ``Max-Age``).  A name or value holding a space or control character
+        raises :class:`ValueError`.
+        """
+        given_name: Any = name
+        name_text: str = escape.to_unicode(given_name) if isinstance(given_name, bytes) else name
+        value_text = escape.to_unicode(value) if isinstance(value, bytes) else value
+        if _BAD_COOKIE_TEXT.search(name_text + value_text) is not None:
+            raise ValueError(f"Invalid cookie {name_text!r}: {value_text!r}")
+        jar: http.cookies.SimpleCookie | None = self.__dict__.get("_new_cookie")
+        if jar is None:
+            jar = self._new_cookie = http.cookies.SimpleCookie()
+        if name_text in jar:
+            del jar[name_text]
+        jar[name_text] = value_text
+        morsel = jar[name_text]
+        if expires is None and expires_days is not None:
+            expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+                days=expires_days
+            )
+        attributes: dict[str, Any] = {
+            "domain": domain,
+            "expires": format_timestamp(expires) if expires is not None else None,
+            "path": path,
+            "max-age": str(max_age) if max_age is not None else None,
+            "httponly": httponly or None,
+            "secure": secure or None,
+            "samesite": samesite,
+        }
+        for key, extra in kwargs.items():
+            attributes["max-age" if key == "max_age" else key] = extra
+        for key, given in attributes.items():
+            if given is None or given is False or given == "":
+                continue
+            morsel[key] = given
+
+    def clear_cookie(self, name: str, **kwargs: Any) -> None:
+        """Expire cookie ``name`` in the browser (``path``, ``domain`` etc. must match how it was set)."""
+        for timing in ("expires", "expires_days", "max_age"):
+            if timing in kwargs:
+                raise TypeError(f"clear_cookie() does not take {timing!r}")
+        past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=365)
+        self.set_cookie(name, value="", expires=past, **kwargs)
+
+    def clear_all_cookies(self, **kwargs: Any) -> None:
+        """Expire every cookie the request carried (see :meth:`clear_cookie`)."""
+        for name in list(self.request.cookies):
+            self.clear_cookie(name, **kwargs)
+
+    def _cookie_secret(self, feature: str) -> Any:
+        self.require_setting("cookie_secret", feature)
+        return self.application.settings["cookie_secret"]
+
+    def create_signed_value(
+        self, name: str, value: str | bytes, version: int | None = None
+    ) -> bytes:
+        """Sign ``value`` under ``name`` with the ``cookie_secret`` setting (timestamped HMAC).
+
+        With a dict of secrets, the ``key_version`` setting picks the key.
+        """
+        from ._signing import create_signed_value
+
+        secret = self._cookie_secret("secure cookies")
+        key_version = None
+        if isinstance(secret, dict):
+            key_version = self.application.settings.get("key_version")
+            if key_version is None:
+                raise Exception("a dict cookie_secret needs the key_version setting")
+        return create_signed_value(secret, name, value, version=version, key_version=key_version)
+
+    def set_signed_cookie(
+        self,
+        name: str,
+        value: str | bytes,
+        expires_days: float | None = 30,
+        version: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Set a cookie whose value is signed, so that :meth:`get_signed_cookie` can trust it.
+
+        Needs the ``cookie_secret`` setting; other arguments as for
+        :meth:`set_cookie`.  The cookie is readable by the client, only not
+        forgeable.
+        """
+        signed = self.create_signed_value(name, value, version=version)
+        self.set_cookie(name, signed, expires_days=expires_days, **kwargs)
+
+    set_secure_cookie = set_signed_cookie
+
+    def get_signed_cookie(
+        self,
+        name: str,
+        value: str | None = None,
+        max_age_days: float = 31,
+        min_version: int | None = None,
+    ) -> bytes | None:
+        """The verified value of signed cookie ``name`` (or of ``value``), else ``None``.
+
+        ``None`` also for a bad signature or a cookie older than ``max_age_days``.
+        """
+        from ._signing import decode_signed_value
+
+        secret = self._cookie_secret("secure cookies")
+        if value is None:
+            value = self.get_cookie(name)
+        return decode_signed_value(
+            secret, name, value, max_age_days=max_age_days, min_version=min_version
+        )
+
+    get_secure_cookie = get_signed_cookie
+
+    def get_signed_cookie_key_version(self, name: str, value: str | None = None) -> int | None:
+        """The key version that signed cookie ``name`` (or ``value``), or ``None``."""
+        from ._signing import get_signature_key_version
+
+        self._cookie_secret("secure cookies")
+        signed = self.get_cookie(name) if value is None else value
+        return None if signed is None else get_signature_key_version(signed)
+
+    get_secure_cookie_key_version = get_signed_cookie_key_version
+
+    # -- writing the body -----------------------------------------------------------
+
+    def write(self, chunk: str | bytes | dict[str, Any]) -> None:
+        """Add ``chunk`` to the response body (sent at :meth:`flush` or :meth:`finish`).
+
+        Text is encoded as UTF-8; a dict is sent as JSON with
+        ``Content-Type: application/json``.  Lists are refused
+        (:class:`TypeError`): a top-level JSON array can leak data to other
+        sites in old browsers; wrap it in a dict.
+        """
+        if self._finished:
+            raise RuntimeError("write() after finish()")
+        given: Any = chunk
+        if isinstance(given, bytes):
+            self._chunks.append(given)
+            return
+        if isinstance(given, str):
+            self._chunks.append(given.encode("utf-8"))
+            return
+        if isinstance(given, dict):
+            self.set_header("Content-Type", _JSON)
+            self._chunks.append(escape.json_encode(given).encode("utf-8"))
+            return
+        problem = f"write() takes bytes, str or dict, not {type(given).__name__}"
+        if isinstance(given, list):
+            problem += " (a JSON list at the top level is unsafe: wrap it in a dict)"
+        raise TypeError(problem)
+
+    def _make_transforms(self) -> list[OutputTransform]:
+        made = self._transforms
+        if made is None:
+            request = self.request
+            made = self._transforms = [kind(request) for kind in self.application.transforms]
+        return made
+
+    def _send_head(self, chunk: bytes, finishing: bool) -> asyncio.Future[None]:
+        self._head_sent = True
+        status = self._status_code
+        headers = self._headers
+        for transform in self._make_transforms():
+            status, headers, chunk = transform.transform_first_chunk(
+                status, headers, chunk, finishing
+            )
+        jar = self.__dict__.get("_new_cookie")
+        if jar:
+            for morsel in jar.values():
+                headers.add("Set-Cookie", morsel.OutputString(None))
+        start = ResponseStartLine("HTTP/1.1", status, self._reason)
+        return self.request.connection.write_headers(start, headers, chunk or None)  # type: ignore[no-any-return]
+
+    def flush(self, include_footers: bool = False) -> asyncio.Future[None]:
+        """Send what has been written so far; returns a Future resolved once it is sent.
+
+        The first flush sends the status and headers too (the body is then
+        streamed, chunked on HTTP/1.1).
+        """
+        return self._emit(include_footers)
+
+    def _emit(self, final: bool) -> asyncio.Future[None]:
+        pending = self._chunks
+        body = pending[0] if len(pending) == 1 else b"".join(pending)
+        self._chunks = []
+        if not self._head_sent:
+            return self._send_head(body, final)
+        for transform in self._make_transforms():
+            body = transform.transform_chunk(body, final)
+        connection = self.request.connection
+        if body and self.request.method != "HEAD":
+            return connection.write(body)  # type: ignore[no-any-return]
+        nothing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        nothing.set_result(None)
+        return nothing
+
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> asyncio.Future[None]:
+        """End the response: send the rest (``chunk`` first, if given) and close the exchange.
+
+        For a GET or HEAD answered with 200 an ``Etag`` is computed and a
+        matching ``If-None-Match`` turns the answer into a 304.  Returns a
+        Future resolved once the data is sent.  A second call raises
+        :class:`RuntimeError`.
+        """
+        if self._finished:
+            raise RuntimeError("finish() was already called for this request")
+        if chunk is not None:
+            self.write(chunk)
+        if not self._head_sent:
+            self._settle_body()
+        sent = self._emit(final=True)
+        request = self.request
+        request.connection.finish()
+        request._finish_time = time.time()
+        self._finished = True
+        self.application.log_request(self)
+        self.on_finish()
+        return sent
+
+    def _settle_body(self) -> None:
+        """Last touches before the one write: Etag and 304, or Content-Length."""
+        status = self._status_code
+        headers = self._headers
+        if status == 200 and self.request.method in ("GET", "HEAD") and "Etag" not in headers:
+            tag = self.compute_etag()
+            if tag is not None:
+                headers["Etag"] = tag
+                if self.check_etag_header():
+                    del self._chunks[:]
+                    status = self._status_code = 304
+                    self._reason = "Not Modified"
+        if status in (204, 304) or 100 <= status < 200:
+            if self._chunks:
+                raise RuntimeError(f"a {status} response cannot have a body")
+            for name in ("Content-Encoding", "Content-Language", "Content-Type"):
+                if name in headers:
+                    del headers[name]
+        elif "Content-Length" not in headers:
+            headers["Content-Length"] = str(sum(map(len, self._chunks)))
+
+    def detach(self) -> Any:
+        """Take over the connection: returns its IOStream and ends HTTP handling for it.
+
+        Only on connections that support it (``request.connection.detach()``).
+        """
+        self._finished = True
+        return self.request.connection.detach()
+
+    def redirect(self, url: str, permanent: bool = False, status: int | None = None) -> None:
+        """Answer with a redirect to ``url`` (302, or 301 when ``permanent``, or ``status``)."""
+        code = (301 if permanent else 302) if status is None else status
+        if not 300 <= code < 400:
+            raise ValueError(f"a redirect status is 3xx, not {code}")
+        if self._head_sent:
+            raise RuntimeError("redirect() after the response headers went out")
+        self.set_status(code)
+        # Non-ASCII URLs travel as UTF-8 bytes (a header is latin-1 text).
+        self._headers["Location"] = _header_text(escape.utf8(url))
+        self.finish()
+
+    # -- errors ---------------------------------------------------------------------------
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        """Answer with an error page for ``status_code`` (built by :meth:`write_error`).
+
+        Whatever was written is discarded.  After the headers have gone out
+        nothing can be changed: the response is ended as it is.
+        """
+        if self._head_sent:
+            gen_log.error("Error %d after the headers went out: ending the response", status_code)
+            self._end_partial()
+            return
+        self.clear()
+        triple = kwargs.get("exc_info")
+        failure = triple[1] if triple else None
+        phrase = failure.reason if isinstance(failure, HTTPError) else None
+        self.set_status(status_code, phrase or kwargs.get("reason"))
+        if status_code == 405:
+            self._headers["Allow"] = ", ".join(self._allowed_methods())
+        try:
+            self.write_error(status_code, **kwargs)
+        except Exception:
+            app_log.error("write_error() failed for %d", status_code, exc_info=True)
+        if not self._finished:
+            self.finish()
+
+    def _end_partial(self) -> None:
+        if self._finished:
+            return
+        try:
+            self.finish()
+        except Exception:
+            gen_log.error("Could not end the partial response", exc_info=True)
+
+    def _allowed_methods(self) -> list[str]:
+        kind = type(self)
+        return [
+            verb
+            for verb in self.SUPPORTED_METHODS
+            if getattr(kind, verb.lower(), _unimplemented_method) is not _unimplemented_method
+        ]
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Write the error page; override for your own.
+
+        ``kwargs`` may hold ``exc_info`` (the exception triple) when an
+        exception caused the error.  With the ``serve_traceback`` setting (or
+        ``debug``) the page is the traceback as plain text.  A handler that
+        defines the classic ``get_error_html(status_code, exception=None,
+        **kwargs)`` gets its return value used as the page.
+        """
+        exc_info = kwargs.get("exc_info")
+        classic = getattr(self, "get_error_html", None)
+        if classic is not None:
+            extra = {key: val for key, val in kwargs.items() if key != "exc_info"}
+            failure = exc_info[1] if exc_info is not None else None
+            self.finish(classic(status_code, exception=failure, **extra))
+            return
+        if exc_info is not None and self.application.settings.get("serve_traceback"):
+            self.set_header("Content-Type", "text/plain")
+            for line in traceback.format_exception(*exc_info):
+                self.write(line)
+            self.finish()
+            return
+        self.finish(_ERROR_PAGE.format(status_code, self._reason))
+
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Log an exception that escaped the handler; override to change how.
+
+        An :class:`HTTPError` logs its ``log_message`` (if any) as a warning,
+        without a traceback; anything else is an error with its traceback.
+        """
+        if isinstance(value, HTTPError):
+            message = value.log_message
+            if message:
+                if not value.args:
+                    message = message.replace("%", "%%")
+                gen_log.warning(
+                    "%d %s: " + message, value.status_code, self._request_summary(), *value.args
+                )
+            return
+        app_log.error(
+            "Uncaught exception %s\n%r",
+            self._request_summary(),
+            self.request,
+            exc_info=(typ, value, tb),  # type: ignore[arg-type]
+        )
+
+    def _request_summary(self) -> str:
+        request = self.request
+        return f"{request.method} {request.uri} ({request.remote_ip})"
+
+    def _handle_request_exception(self, exc: BaseException) -> None:
+        if isinstance(exc, Finish):
+            if not self._finished:
+                self.finish(*exc.args)
+            return
+        triple = (type(exc), exc, exc.__traceback__)
+        try:
+            self.log_exception(*triple)
+        except Exception:
+            app_log.error("log_exception failed", exc_info=True)
+        if self._finished:
+            return
+        status = exc.status_code if isinstance(exc, HTTPError) else 500
+        self.send_error(status, exc_info=triple)
+
+    # -- users, login, locale ---------------------------------------------------------------
+
+    def get_current_user(self) -> Any:
+        """Override to say who made the request (from a cookie, say); ``None`` means nobody."""
+        return None
+
+    @property
+    def current_user(self) -> Any:
+        """The user of this request: :meth:`get_current_user`, asked once, or what was assigned."""
+        try:
+            return self.__dict__["_current_user"]
+        except KeyError:
+            user = self._current_user = self.get_current_user()
+            return user
+
+    @current_user.setter
+    def current_user(self, value: Any) -> None:
+        self._current_user = value
+
+    def get_login_url(self) -> str:
+        """Where :func:`~squall.web.authenticated` sends anonymous users (the ``login_url`` setting)."""
+        self.require_setting("login_url", "@squall.web.authenticated")
+        return self.application.settings["login_url"]  # type: ignore[no-any-return]
+
+    def get_template_path(self) -> str | None:
+        """The template directory (the ``template_path`` setting; ``None``: next to the caller)."""
+        return self.application.settings.get("template_path")
+
+    def get_user_locale(self) -> Locale | None:
+        """Override to pick the user's locale; ``None`` falls back to ``Accept-Language``."""
+        return None
+
+    def get_browser_locale(self, default: str = "en_US") -> Locale:
+        """The best supported locale for the request's ``Accept-Language`` header, else ``default``."""
+        codes = _locales.parse_accept_language(self.request.headers.get("Accept-Language"))
+        if codes:
+            return _locales.get(*codes)
+        return _locales.get(default)
+
+    @property
+    def locale(self) -> Locale:
+        """The locale of this request: :meth:`get_user_locale`, else the browser's."""
+        try:
+            return self.__dict__["_locale"]  # type: ignore[no-any-return]
+        except KeyError:
+            chosen = self.get_user_locale() or self.get_browser_locale()
+            self._locale = chosen
+            return chosen
+
+    @locale.setter
+    def locale(self, value: Locale) -> None:
+        self._locale = value
+
+    # -- XSRF ------------------------------------------------------------------------------
+
+    def _get_raw_xsrf_token(self) -> tuple[int | None, bytes, float]:
+        """(version, token, timestamp) of this request's XSRF cookie, or a fresh token (version None)."""
+        known = self.__dict__.get("_raw_xsrf_token")
+        if known is not None:
+            return known  # type: ignore[no-any-return]
+        from ._xsrf import _decode_xsrf_token, _new_xsrf_token
+
+        version, token, stamp = _decode_xsrf_token(self.get_cookie("_xsrf"))
+        if token is None:
+            version, token, stamp = None, _new_xsrf_token(), time.time()
+        assert stamp is not None
+        made = self._raw_xsrf_token = (version, token, stamp)
+        return made
+
+    @property
+    def xsrf_token(self) -> bytes:
+        """This request's XSRF token, for forms and the ``X-XSRFToken`` header.
+
+        Sets the ``_xsrf`` cookie when the request had none (its attributes
+        come from the ``xsrf_cookie_kwargs`` setting).  Version 2 tokens (the
+        default; ``xsrf_cookie_version``) are masked afresh on every request.
+        """
+        known = self.__dict__.get("_xsrf_token")
+        if known is not None:
+            return known  # type: ignore[no-any-return]
+        from ._xsrf import _encode_xsrf_token
+
+        version, token, stamp = self._get_raw_xsrf_token()
+        settings = self.application.settings
+        encoded = _encode_xsrf_token(token, stamp, settings.get("xsrf_cookie_version", 2))
+        self._xsrf_token = encoded
+        if version is None:
+            options = dict(settings.get("xsrf_cookie_kwargs") or {})
+            self.set_cookie("_xsrf", encoded, **options)
+        return encoded
+
+    def check_xsrf_cookie(self) -> None:
+        """Refuse (403) a request whose ``_xsrf`` argument or header does not match its cookie.
+
+        Runs before non-GET/HEAD/OPTIONS methods when the ``xsrf_cookies``
+        setting is on; the token comes from the ``_xsrf`` argument, or the
+        ``X-Xsrftoken`` or ``X-Csrftoken`` header.
+        """
+        from ._xsrf import _decode_xsrf_token, _xsrf_tokens_equal
+
+        given = self.get_argument("_xsrf", None)
+        if not given:
+            fields = self.request.headers
+            given = fields.get("X-Xsrftoken") or fields.get("X-Csrftoken")
+        if not given:
+            raise HTTPError(403, "no XSRF token in the _xsrf field or the X-XSRFToken header")
+        token = _decode_xsrf_token(given)[1]
+        if not token:
+            raise HTTPError(403, "the XSRF token sent is malformed")
+        if not _xsrf_tokens_equal(token, self._get_raw_xsrf_token()[1]):
+            raise HTTPError(403, "the XSRF token sent does not match the _xsrf cookie")
+
+    def xsrf_form_html(self) -> str:
+        """A hidden ``<input>`` carrying the XSRF token, for every POST form."""
+        value = escape.xhtml_escape(self.xsrf_token)
+        return f'<input type="hidden" name="_xsrf" value="{value}"/>'
+
+    # -- templates and UI ------------------------------------------------------------------
+
+    @property
+    def ui(self) -> ObjectDict:
+        """What templates see of the UI methods and modules (made on first use)."""
+        made = self.__dict__.get("_ui_namespace")
+        if made is None:
+            from ._ui import _make_ui
+
+            made = self._ui_namespace = _make_ui(self)
+        return made  # type: ignore[no-any-return]
+
+    @ui.setter
+    def ui(self, value: ObjectDict) -> None:
+        self._ui_namespace = value
+
+    def _ui_module(self, name: str, module: type) -> Callable[..., str]:
+        def render(*args: Any, **kwargs: Any) -> str:
+            active: dict[str, Any] | None = self.__dict__.get("_active_modules")
+            if active is None:
+                active = {}
+                self._active_modules = active
+            instance = active.get(name)
+            if instance is None:
+                instance = active[name] = module(self)
+            rendered = instance.render(*args, **kwargs)
+            text: str = escape.to_unicode(rendered) if isinstance(rendered, bytes) else rendered
+            return text
+
+        return render
+
+    def _ui_method(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda *args, **kwargs: method(self, *args, **kwargs)
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        """The names every template rendered by this handler sees; override to add some.
+
+        ``handler``, ``request``, ``current_user``, ``locale``, ``_``,
+        ``pgettext``, ``static_url``, ``xsrf_form_html``, ``reverse_url``,
+        the application's UI methods and modules, on top of the template
+        module's own (``escape``, ``url_escape``, ``json_encode``,
+        ``squeeze``, ``linkify``, ``datetime`` ...).
+        """
+        chosen = self.locale
+        namespace: dict[str, Any] = {
+            "handler": self,
+            "request": self.request,
+            "current_user": self.current_user,
+            "locale": chosen,
+            "_": chosen.translate,
+            "pgettext": chosen.pgettext,
+            "static_url": self.static_url,
+            "xsrf_form_html": self.xsrf_form_html,
+            "reverse_url": self.reverse_url,
+        }
+        namespace.update(self.ui)
+        return namespace
+
+    def create_template_loader(self, template_path: str) -> template.BaseLoader:
+        """The loader for ``template_path`` (the ``template_loader`` setting if given).
+
+        Built from the ``autoescape`` and ``template_whitespace`` settings;
+        loaders are shared by all handlers, one per directory.
+        """
+        settings = self.application.settings
+        given = settings.get("template_loader")
+        if given is not None:
+            return given  # type: ignore[no-any-return]
+        options = {
+            option: settings[key] for key, option in _LOADER_OPTIONS.items() if key in settings
+        }
+        return template.Loader(template_path, **options)
+
+    def _caller_directory(self) -> str:
+        import os
+
+        here = __file__.rsplit(".", 1)[0]
+        frame: Any = sys._getframe(2)
+        while frame is not None and frame.f_code.co_filename.rsplit(".", 1)[0] == here:
+            frame = frame.f_back
+        if frame is None:
+            return os.getcwd()
+        filename: str = frame.f_code.co_filename
+        return os.path.dirname(os.path.abspath(filename))
+
+    def render_string(self, template_name: str, **kwargs: Any) -> bytes:
+        """Render template ``template_name`` with the handler's namespace plus ``kwargs``."""
+        loader = self._loader_for(self.get_template_path() or self._caller_directory())
+        compiled = loader.load(template_name)
+        return compiled.generate(**{**self.get_template_namespace(), **kwargs})
+
+    def _loader_for(self, directory: str) -> template.BaseLoader:
+        shared = RequestHandler._template_loaders
+        found = shared.get(directory)
+        if found is None:
+            with RequestHandler._template_loader_lock:
+                found = shared.get(directory)
+                if found is None:
+                    found = shared[directory] = self.create_template_loader(directory)
+        return found
+
+    def render(self, template_name: str, **kwargs: Any) -> asyncio.Future[None]:
+        """Render ``template_name`` and finish the response with it.
+
+        Resources of the UI modules used on the page (their CSS and
+        JavaScript) are inserted into its ``<head>`` and before ``</body>``.
+        """
+        if self._finished:
+            raise RuntimeError("render() after finish()")
+        html = self.render_string(template_name, **kwargs)
+        if self.__dict__.get("_active_modules"):
+            from ._ui import _assemble_page
+
+            html = _assemble_page(self, html)
+        return self.finish(html)
+
+    def render_linked_js(self, js_files: Iterable[str]) -> str:
+        """``<script src>`` tags for ``js_files`` (relative paths go through :meth:`static_url`)."""
+        return "".join(
+            f'<script src="{escape.xhtml_escape(url)}" type="text/javascript"></script>'
+            for url in self._resource_urls(js_files)
+        )
+
+    def render_embed_js(self, js_embed: Iterable[bytes]) -> bytes:
+        """One inline ``<script>`` holding every piece of ``js_embed``."""
+        return (
+            b'<script type="text/javascript">\n//<![CDATA[\n'
+            + b"\n".join(js_embed)
+            + b"\n//]]>\n</script>"
+        )
+
+    def render_linked_css(self, css_files: Iterable[str]) -> str:
+        """``<link rel=stylesheet>`` tags for ``css_files`` (relative paths through :meth:`static_url`)."""
+        return "".join(
+            f'<link href="{escape.xhtml_escape(url)}" type="text/css" rel="stylesheet"/>'
+            for url in self._resource_urls(css_files)
+        )
+
+    def render_embed_css(self, css_embed: Iterable[bytes]) -> bytes:
+        """One inline ``<style>`` holding every piece of ``css_embed``."""
+        return b'<style type="text/css">\n' + b"\n".join(css_embed) + b"\n</style>"
+
+    def _resource_urls(self, paths: Iterable[str]) -> list[str]:
+        seen: list[str] = []
+        for path in paths:
+            url = path if path.startswith(("/", "http:", "https:")) else self.static_url(path)
+            if url not in seen:
+                seen.append(url)
+        return seen
+
+    # -- URLs ------------------------------------------------------------------------------
+
+    def require_setting(self, name: str, feature: str = "this feature") -> None:
+        """Raise unless the application has setting ``name`` (which ``feature`` needs)."""
+        if not self.application.settings.get(name):
+            raise Exception(
+                f"You must define the '{name}' setting in your application to use {feature}"
+            )
+
+    def reverse_url(self, name: str, *args: Any) -> str:
+        """The application's :meth:`~squall.web.Application.reverse_url`."""
+        return self.application.reverse_url(name, *args)
+
+    def static_url(self, path: str, include_host: bool | None = None, **kwargs: Any) -> str:
+        """The URL of static file ``path``, versioned (``?v=<hash>``) for far-future caching.
+
+        Needs the ``static_path`` setting. ``include_host`` (default: the
+        handler's ``include_host`` attribute, else False) makes it absolute.
+        Other keyword arguments go to the static handler's ``make_static_url``.
+        """
+        settings = self.application.settings
+        self.require_setting("static_path", "static_url")
+        server = settings.get("static_handler_class")
+        if server is None:
+            from ._static import StaticFileHandler
+
+            server = StaticFileHandler
+        relative: str = server.make_static_url(settings, path, **kwargs)
+        absolute = getattr(self, "include_host", False) if include_host is None else include_host
+        if not absolute:
+            return relative
+        request = self.request
+        return f"{request.protocol}://{request.host}{relative}"
+
+    # -- entity tags -----------------------------------------------------------------------
+
+    def compute_etag(self) -> str | None:
+        """The ``Etag`` for the body written so far (a SHA-1 digest); ``None`` for none."""
+        digest = hashlib.sha1()
+        for piece in self._chunks:
+            digest.update(piece)
+        return f'"{digest.hexdigest()}"'
+
+    def set_etag_header(self) -> None:
+        """Set the ``Etag`` header from :meth:`compute_etag` (if it gives one)."""
+        tag = self.compute_etag()
+        if tag is not None:
+            self.set_header("Etag", tag)
+
+    def check_etag_header(self) -> bool:
+        """Whether the request's ``If-None-Match`` matches the response's ``Etag`` (weakly)."""
+        ours = self._headers.get("Etag")
+        if not ours:
+            return False
+        wanted = self.request.headers.get("If-None-Match")
+        if not wanted:
+            return False
+        tags = _ETAG_ITEM.findall(escape.utf8(wanted))
+        if not tags:
+            return False
+        if tags[0] == b"*":
+            return True
+        mine = escape.utf8(ours)
+        mine = mine[2:] if mine.startswith(b"W/") else mine
+        return any((tag[2:] if tag.startswith(b"W/") else tag) == mine for tag in tags)
+
+    # -- the drive (called by squall.web._dispatch) -----------------------------------------
+
+    def _execute(
+        self, transforms: list[OutputTransform] | None, *args: bytes, **kwargs: bytes
+    ) -> asyncio.Future[Any] | None:
+        """Run the whole request: checks, prepare, the verb method, auto-finish.
+
+        Returns ``None`` when it all ran synchronously, else the task that
+        carries on.
+        """
+        pending = self._enter(transforms, args, kwargs)
+        if pending is not None:
+            return _spawn(self._respond_after(pending))
+        return self._respond()
+
+    def _enter(
+        self,
+        transforms: list[OutputTransform] | None,
+        args: Iterable[Any],
+        kwargs: dict[str, Any],
+    ) -> Awaitable[Any] | None:
+        """Checks and ``prepare()``; returns an awaitable when ``prepare`` went asynchronous."""
+        if transforms is not None:
+            self._transforms = transforms
+        try:
+            method = self.request.method
+            if method not in self.SUPPORTED_METHODS:
+                raise HTTPError(405)
+            if args:
+                self.path_args = [self.decode_argument(arg) for arg in args]
+            if kwargs:
+                self.path_kwargs = {
+                    key: self.decode_argument(val, name=key) for key, val in kwargs.items()
+                }
+            if self.application._xsrf_cookies:
+                if method in ("GET", "HEAD", "OPTIONS"):
+                    if self.get_cookie("_xsrf") is None:
+                        self.xsrf_token  # noqa: B018 (sets the cookie for everyone)
+                else:
+                    self.check_xsrf_cookie()
+            outcome = self.prepare()
+        except Exception as exc:
+            self._handle_request_exception(exc)
+            return None
+        if outcome is not None and _is_awaitable(outcome):
+            return self._guarded(outcome)
+        return None
+
+    async def _guarded(self, outcome: Awaitable[Any]) -> None:
+        try:
+            await outcome
+        except Exception as exc:
+            self._handle_request_exception(exc)
+
+    async def _respond_after(self, pending: Awaitable[Any]) -> None:
+        await pending
+        follow = self._respond()
+        if follow is not None:
+            await follow
+
+    def _respond(self) -> asyncio.Future[Any] | None:
+        """Call the verb method; finish unless it went asynchronous or opted out."""
+        if self._finished:
+            return None
+        try:
+            verb = getattr(self, self.request.method.lower())  # type: ignore[union-attr]
+            outcome = verb(*self.path_args, **self.path_kwargs)
+            if outcome is not None and _is_awaitable(outcome):
+                return _spawn(self._finish_after(outcome))
+            if self._auto_finish and not self._finished:
+                self.finish()
+        except Exception as exc:
+            self._handle_request_exception(exc)
+        return None
+
+    async def _finish_after(self, outcome: Awaitable[Any]) -> None:
+        try:
+            await outcome
+            if self._auto_finish and not self._finished:
+                self.finish()
+        except Exception as exc:
+            self._handle_request_exception(exc)
