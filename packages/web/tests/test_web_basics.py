@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 from squall.httpserver import HTTPServer
-from squall.httputil import HTTPServerRequest
+from squall.httputil import (
+    HTTPHeaders,
+    HTTPMessageDelegate,
+    HTTPServerConnectionDelegate,
+    HTTPServerRequest,
+    ResponseStartLine,
+)
 from squall.ioloop import IOLoop
 from squall.routing import PathMatches, Rule
 from squall.testing import AsyncHTTPTestCase, bind_unused_port
@@ -385,3 +391,44 @@ class TestAccessLog(AsyncHTTPTestCase):
         self.fetch("/")
         self.fetch("/secret")
         assert seen == [200, 403]
+
+
+class EchoDelegateApp(HTTPServerConnectionDelegate):
+    """A plain connection delegate (no squall.web) mounted inside an Application."""
+
+    def start_request(self, server_conn: object, request_conn: Any) -> HTTPMessageDelegate:
+        class Answer(HTTPMessageDelegate):
+            def headers_received(self, start_line: Any, headers: Any) -> None:
+                self.path = start_line.path
+
+            def finish(self) -> None:
+                body = f"delegate {self.path}".encode()
+                request_conn.write_headers(
+                    ResponseStartLine("HTTP/1.1", 200, "OK"),
+                    HTTPHeaders({"Content-Length": str(len(body))}),
+                    body,
+                )
+                request_conn.finish()
+
+        return Answer()
+
+
+class TestPlainDelegateTarget(AsyncHTTPTestCase):
+    def get_app(self) -> Application:
+        return Application([(r"/raw/.*", EchoDelegateApp()), (r"/", MainHandler)])
+
+    def test_connection_delegate_as_a_target(self) -> None:
+        assert self.fetch("/raw/x").body == b"delegate /raw/x"
+        assert self.fetch("/").body == b"Hello, world"
+
+
+def test_autoreload_setting_starts_the_reloader(monkeypatch: pytest.MonkeyPatch) -> None:
+    from squall import autoreload
+
+    started: list[bool] = []
+    monkeypatch.setattr(autoreload, "start", lambda *args, **kwargs: started.append(True))
+    Application(debug=True)
+    assert started == [True]
+    Application(debug=True, autoreload=False)
+    Application()
+    assert started == [True]

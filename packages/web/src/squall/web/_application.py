@@ -11,8 +11,9 @@ other routers or applications, plain connection delegates or
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from squall.httputil import (
@@ -68,6 +69,13 @@ class _ApplicationRouter(ReversibleRuleRouter):
 
     def __init__(self, application: Application, rules: _RuleList | None = None) -> None:
         self.application = application
+        # An Application subclass may make its own delegates; else skip a call.
+        custom = type(application).get_handler_delegate is not Application.get_handler_delegate
+        self._make_delegate: Callable[..., HTTPMessageDelegate] = (
+            application.get_handler_delegate
+            if custom
+            else functools.partial(_HandlerDelegate, application)
+        )
         super().__init__(rules)
 
     def _nested(self, rules: _RuleList) -> RuleRouter:
@@ -79,6 +87,29 @@ class _ApplicationRouter(ReversibleRuleRouter):
         if _is_handler_class(target):
             return self.application.get_handler_delegate(request, target, **target_params)
         return super().get_target_delegate(target, request, **target_params)
+
+    def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> HTTPMessageDelegate | None:
+        # The usual case inlined (a path rule naming a RequestHandler class):
+        # this runs for every request.
+        for rule in self.rules:
+            params = rule.matcher.match(request)
+            if params is None:
+                continue
+            target = rule.target
+            if isinstance(target, type) and issubclass(target, RequestHandler):
+                return self._make_delegate(
+                    request,
+                    target,
+                    rule.target_kwargs,
+                    params.get("path_args"),
+                    params.get("path_kwargs"),
+                )
+            if rule.target_kwargs:
+                params["target_kwargs"] = rule.target_kwargs
+            found = self.get_target_delegate(target, request, **params)
+            if found is not None:
+                return found
+        return None
 
 
 class Application(ReversibleRouter):
@@ -192,8 +223,7 @@ class Application(ReversibleRouter):
         if modules is None:
             from . import _ui
 
-            modules = {"Template": _ui.TemplateModule}
-            modules.update(getattr(_ui, "_BUILTIN_MODULES", {}))
+            modules = dict(_ui._BUILTIN_UI_MODULES)
             modules.update(_ui._load_ui_modules(self.settings.get("ui_modules") or {}))
             self._ui_modules = modules
         return modules
@@ -272,7 +302,11 @@ class Application(ReversibleRouter):
 
     def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> HTTPMessageDelegate:
         """The delegate that serves ``request``: a matched rule's, else the default handler's (404)."""
-        found = self.default_router.find_handler(request)
+        router = self.default_router
+        if len(router.rules) == 1 and router.rules[0].target is self.wildcard_router:
+            # No host-specific rules: straight to the application's own.
+            router = self.wildcard_router
+        found = router.find_handler(request)
         if found is not None:
             return found
         settings = self.settings

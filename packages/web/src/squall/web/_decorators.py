@@ -116,7 +116,7 @@ def stream_request_body(cls: _H) -> _H:
     """
     if not (isinstance(cls, type) and issubclass(cls, RequestHandler)):
         raise TypeError(f"stream_request_body decorates RequestHandler classes, not {cls!r}")
-    cls._stream_request_body = True  # type: ignore[attr-defined]
+    cls._stream_request_body = True
     return cls
 
 

@@ -50,7 +50,7 @@ class _HandlerDelegate(HTTPMessageDelegate):
         self.path_kwargs = path_kwargs or {}
         self.handler: RequestHandler | None = None
         self._parts: list[bytes] | None = None
-        self._streaming = getattr(handler_class, "_stream_request_body", False)
+        self._streaming = handler_class._stream_request_body
 
     def _make_handler(self) -> RequestHandler:
         application = self.application

@@ -61,6 +61,7 @@ _ARGUMENT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _UNSAFE_HEADER = re.compile(r"[\x00-\x1f]")
 # Cookie names and values may hold no control characters and no spaces.
 _BAD_COOKIE_TEXT = re.compile(r"[\x00-\x20]")
+_BAD_COOKIE_ATTRIBUTE = re.compile(r"[\x00-\x20;\x7f]")
 # One entity tag of an If-None-Match list: "*", "x" or W/"x".
 _ETAG_ITEM = re.compile(rb'\*|(?:W/)?"[^"]*"')
 
@@ -175,6 +176,9 @@ class RequestHandler:
 
     path_args: list[Any]
     path_kwargs: dict[str, Any]
+
+    # Set by @stream_request_body: the body goes to data_received piece by piece.
+    _stream_request_body = False
 
     def __init__(self, application: Application, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.application, self.request = application, request
@@ -395,10 +399,24 @@ class RequestHandler:
         }
         for key, extra in kwargs.items():
             attributes["max-age" if key == "max_age" else key] = extra
-        for key, given in attributes.items():
-            if given is None or given is False or given == "":
-                continue
-            morsel[key] = given
+        try:
+            for key, given in attributes.items():
+                if given is None or given is False or given == "":
+                    continue
+                # A ";" or CR/LF here would smuggle attributes or headers in
+                # ("expires" is our own formatted date, spaces and all).
+                if (
+                    key != "expires"
+                    and isinstance(given, str)
+                    and _BAD_COOKIE_ATTRIBUTE.search(given)
+                ):
+                    raise http.cookies.CookieError(
+                        f"Invalid cookie attribute {key}={given!r} for cookie {name_text!r}"
+                    )
+                morsel[key] = given
+        except http.cookies.CookieError:
+            del jar[name_text]  # send nothing rather than a half-made cookie
+            raise
 
     def clear_cookie(self, name: str, **kwargs: Any) -> None:
         """Expire cookie ``name`` in the browser (``path``, ``domain`` etc. must match how it was set)."""
@@ -861,14 +879,14 @@ class RequestHandler:
             from ._ui import _make_ui
 
             made = self._ui_namespace = _make_ui(self)
-        return made  # type: ignore[no-any-return]
+        return made
 
     @ui.setter
     def ui(self, value: ObjectDict) -> None:
         self._ui_namespace = value
 
-    def _ui_module(self, name: str, module: type) -> Callable[..., str]:
-        def render(*args: Any, **kwargs: Any) -> str:
+    def _ui_module(self, name: str, module: type) -> Callable[..., Any]:
+        def render(*args: Any, **kwargs: Any) -> Any:
             active: dict[str, Any] | None = self.__dict__.get("_active_modules")
             if active is None:
                 active = {}
@@ -876,9 +894,7 @@ class RequestHandler:
             instance = active.get(name)
             if instance is None:
                 instance = active[name] = module(self)
-            rendered = instance.render(*args, **kwargs)
-            text: str = escape.to_unicode(rendered) if isinstance(rendered, bytes) else rendered
-            return text
+            return instance.render(*args, **kwargs)
 
         return render
 
@@ -938,7 +954,11 @@ class RequestHandler:
 
     def render_string(self, template_name: str, **kwargs: Any) -> bytes:
         """Render template ``template_name`` with the handler's namespace plus ``kwargs``."""
-        loader = self._loader_for(self.get_template_path() or self._caller_directory())
+        # An application's own template_loader is used as it is; the shared
+        # per-directory cache would hand it to other applications.
+        loader = self.application.settings.get("template_loader") or self._loader_for(
+            self.get_template_path() or self._caller_directory()
+        )
         compiled = loader.load(template_name)
         return compiled.generate(**{**self.get_template_namespace(), **kwargs})
 

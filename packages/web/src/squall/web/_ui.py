@@ -17,10 +17,13 @@ import re
 import types
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from squall.escape import linkify, xhtml_escape
+from squall.escape import linkify, utf8, xhtml_escape
 from squall.util import ObjectDict
+
+if TYPE_CHECKING:
+    from ._handler import RequestHandler
 
 __all__ = [
     "_BUILTIN_UI_MODULES",
@@ -33,10 +36,6 @@ __all__ = [
     "_make_ui",
     "_module_renderer",
 ]
-
-# The handler is a squall.web.RequestHandler; typed loosely so that this
-# module stays importable on its own (the handler module imports this one).
-_Handler = Any
 
 
 class UIModule:
@@ -53,7 +52,7 @@ class UIModule:
     to the handler.
     """
 
-    def __init__(self, handler: _Handler) -> None:
+    def __init__(self, handler: RequestHandler) -> None:
         self.handler = handler
         self.request = handler.request
 
@@ -136,7 +135,7 @@ class TemplateModule(UIModule):
     :class:`ValueError` is raised.  Unknown keywords are ignored.
     """
 
-    def __init__(self, handler: _Handler) -> None:
+    def __init__(self, handler: RequestHandler) -> None:
         super().__init__(handler)
         # Template path -> the resources it declared, in first-use order.
         self._declared: dict[str, dict[str, Any]] = {}
@@ -212,7 +211,7 @@ _BUILTIN_UI_MODULES: dict[str, type[UIModule]] = {
 }
 
 
-def _module_renderer(handler: _Handler, name: str, cls: type[UIModule]) -> Callable[..., Any]:
+def _module_renderer(handler: RequestHandler, name: str, cls: type[UIModule]) -> Callable[..., Any]:
     """Return the function a template calls for the module ``name`` of ``handler``.
 
     The instance is made on the first call and kept in
@@ -239,7 +238,7 @@ class _UIModuleNamespace:
     renders the ``Entry`` module for this handler.
     """
 
-    def __init__(self, handler: _Handler, ui_modules: dict[str, type[UIModule]]) -> None:
+    def __init__(self, handler: RequestHandler, ui_modules: dict[str, type[UIModule]]) -> None:
         self.handler = handler
         self.ui_modules = ui_modules
         self._renderers: dict[str, Callable[..., Any]] = {}
@@ -330,7 +329,7 @@ def _load_ui_methods(spec: object) -> dict[str, Callable[..., Any]]:
     return found
 
 
-def _make_ui(handler: _Handler) -> ObjectDict:
+def _make_ui(handler: RequestHandler) -> ObjectDict:
     """Build ``handler.ui``: the UI methods bound to ``handler``, plus ``modules``.
 
     ``_tt_modules`` (what ``{% module %}`` compiles to) is the same
@@ -383,43 +382,68 @@ class _Collected:
                     seen.setdefault(item, None)
 
 
-def _url_for(handler: _Handler, path: str) -> str:
+def _url_for(handler: RequestHandler, path: str) -> str:
     if path.startswith("/") or _HAS_SCHEME.match(path):
         return path
     url: str = handler.static_url(path)
     return url
 
 
-def _head_markup(handler: _Handler, found: dict[str, dict[str, None]]) -> str:
+def _override(handler: RequestHandler, name: str) -> Callable[[list[Any]], str | bytes] | None:
+    """The handler's own ``render_linked_*``/``render_embed_*`` method, if a subclass overrode it.
+
+    Tornado documents these four methods as the way to change the markup;
+    when they are RequestHandler's, the markup below (the same) is used
+    directly.
+    """
+    from ._handler import RequestHandler
+
+    mine = getattr(type(handler), name, None)
+    if mine is None or mine is getattr(RequestHandler, name, None):
+        return None
+    hook: Callable[[list[Any]], str | bytes] = getattr(handler, name)
+    return hook
+
+
+def _linked(handler: RequestHandler, paths: dict[str, None], hook_name: str, tag: str) -> str:
+    hook = _override(handler, hook_name)
+    if hook is not None:
+        return _as_text(hook(list(paths)))
+    return "".join(tag.format(xhtml_escape(_url_for(handler, path))) for path in paths)
+
+
+def _embedded(handler: RequestHandler, texts: dict[str, None], hook_name: str, frame: str) -> str:
+    hook = _override(handler, hook_name)
+    if hook is not None:
+        return _as_text(hook([utf8(text) for text in texts]))
+    return frame.format("\n".join(texts))
+
+
+def _head_markup(handler: RequestHandler, found: dict[str, dict[str, None]]) -> str:
     parts = []
     if found["css_files"]:
-        links = (
-            f'<link href="{xhtml_escape(_url_for(handler, path))}" type="text/css" rel="stylesheet"/>'
-            for path in found["css_files"]
-        )
-        parts.append("".join(links) + "\n")
+        link = '<link href="{}" type="text/css" rel="stylesheet"/>'
+        parts.append(_linked(handler, found["css_files"], "render_linked_css", link))
     if found["embedded_css"]:
-        css = "\n".join(found["embedded_css"])
-        parts.append(f'<style type="text/css">\n{css}\n</style>\n')
+        style = '<style type="text/css">\n{}\n</style>'
+        parts.append(_embedded(handler, found["embedded_css"], "render_embed_css", style))
     if found["html_head"]:
-        parts.append("".join(found["html_head"]) + "\n")
-    return "".join(parts)
+        parts.append("".join(found["html_head"]))
+    # Each part on a line of its own, as Tornado lays them out.
+    return "".join(part + "\n" for part in parts)
 
 
-def _body_markup(handler: _Handler, found: dict[str, dict[str, None]]) -> str:
+def _body_markup(handler: RequestHandler, found: dict[str, dict[str, None]]) -> str:
     parts = []
     if found["javascript_files"]:
-        tags = (
-            f'<script src="{xhtml_escape(_url_for(handler, path))}" type="text/javascript"></script>'
-            for path in found["javascript_files"]
-        )
-        parts.append("".join(tags) + "\n")
+        tag = '<script src="{}" type="text/javascript"></script>'
+        parts.append(_linked(handler, found["javascript_files"], "render_linked_js", tag))
     if found["embedded_javascript"]:
-        js = "\n".join(found["embedded_javascript"])
-        parts.append(f'<script type="text/javascript">\n//<![CDATA[\n{js}\n//]]>\n</script>\n')
+        block = '<script type="text/javascript">\n//<![CDATA[\n{}\n//]]>\n</script>'
+        parts.append(_embedded(handler, found["embedded_javascript"], "render_embed_js", block))
     if found["html_body"]:
-        parts.append("".join(found["html_body"]) + "\n")
-    return "".join(parts)
+        parts.append("".join(found["html_body"]))
+    return "".join(part + "\n" for part in parts)
 
 
 def _closing_tag(html: bytes, name: bytes, last: bool) -> int:
@@ -435,7 +459,7 @@ def _closing_tag(html: bytes, name: bytes, last: bool) -> int:
     return at
 
 
-def _assemble_page(handler: _Handler, html: bytes) -> bytes:
+def _assemble_page(handler: RequestHandler, html: bytes) -> bytes:
     """Splice the resources of the modules ``handler`` rendered into ``html``.
 
     Stylesheet links, one ``<style>`` block and the ``html_head`` markup go
