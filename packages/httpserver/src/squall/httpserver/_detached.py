@@ -41,7 +41,14 @@ class _TransportStream(BaseIOStream, asyncio.Protocol):
     it is read (or delivered) first.
     """
 
-    __slots__ = ("_inbox", "_read_paused", "_receiver", "_transport", "_write_paused")
+    __slots__ = (
+        "_inbox",
+        "_read_paused",
+        "_ready",
+        "_receiver",
+        "_transport",
+        "_write_paused",
+    )
 
     def __init__(
         self,
@@ -61,6 +68,7 @@ class _TransportStream(BaseIOStream, asyncio.Protocol):
         self._read_paused = read_paused
         self._write_paused = write_paused
         self._receiver: Callable[[bytes], None] | None = None
+        self._ready: asyncio.Future[None] | None = None
         sock = transport.get_extra_info("socket")
         self._fd = sock.fileno() if sock is not None else 0
 
@@ -218,6 +226,9 @@ class _TransportStream(BaseIOStream, asyncio.Protocol):
         self._receiver = receiver
         if receiver is None:
             return
+        if self._ready is None:
+            self._ready = self._loop.create_future()
+            self._ready.set_result(None)
         held = self._consume(len(self._rbuf) - self._rpos)
         inbox = self._inbox
         eof = False
@@ -234,6 +245,25 @@ class _TransportStream(BaseIOStream, asyncio.Protocol):
             receiver(held)
         if eof:
             self.close()
+
+    def _push(self, data: bytes) -> asyncio.Future[None]:
+        """:meth:`write` for the push-mode owner: one shared, already resolved future
+        unless the transport asked us to wait (no allocation per message).
+
+        Only valid after :meth:`_deliver_to`. Raises :class:`StreamClosedError`.
+        """
+        if self._closed:
+            raise StreamClosedError(real_error=self.error)
+        self._transport.write(data)
+        ready = self._ready
+        if not self._write_paused and ready is not None:
+            return ready
+        future: asyncio.Future[None] = self._loop.create_future()
+        waiting = self._wfuts
+        if waiting is None:
+            waiting = self._wfuts = []
+        waiting.append((0, future))
+        return future
 
     def _pause_delivery(self) -> None:
         """Stop reading from the peer (back-pressure in push mode)."""
