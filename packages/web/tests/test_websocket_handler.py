@@ -485,7 +485,7 @@ class HandlerTest(AsyncHTTPTestCase):
 
     async def raw_answer(self, request: bytes) -> bytes:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.get_http_port())
-        peer = RawPeer(reader, writer)
+        RawPeer(reader, writer)  # closed at tearDown
         writer.write(request)
         return await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
 
