@@ -285,6 +285,7 @@ class HandlerTest(AsyncHTTPTestCase):
 
     def tearDown(self) -> None:
         RawPeer.close_all()
+        self.io_loop.run_sync(lambda: asyncio.sleep(0.02))
         super().tearDown()
 
     def ws_url(self, path: str) -> str:
@@ -588,6 +589,7 @@ class SettingsTest(AsyncHTTPTestCase):
 
     def tearDown(self) -> None:
         RawPeer.close_all()
+        self.io_loop.run_sync(lambda: asyncio.sleep(0.02))
         super().tearDown()
 
     @gen_test
@@ -658,6 +660,7 @@ class IOStreamPathTest(AsyncHTTPTestCase):
     def tearDown(self) -> None:
         RawPeer.close_all()
         self.relay.stop()
+        self.io_loop.run_sync(lambda: asyncio.sleep(0.02))
         super().tearDown()
 
     @gen_test
