@@ -305,9 +305,6 @@ class WebSocketClientConnection:
 
     # -- what the session calls ----------------------------------------------------------
 
-    def _ws_message(self, message: str | bytes) -> Awaitable[None] | None:
-        return self.on_message(message)
-
     def _ws_closed(self, code: int | None, reason: str | None) -> None:
         self.close_code, self.close_reason = code, reason
         self._ended = True

@@ -252,9 +252,6 @@ class WebSocketHandler(RequestHandler):
 
     # -- what the session and the HTTP layer call ----------------------------------
 
-    def _ws_message(self, message: str | bytes) -> Any:
-        return self.on_message(message)
-
     def _ws_closed(self, code: int | None, reason: str | None) -> None:
         self.close_code, self.close_reason = code, reason
         self.ws_connection = None

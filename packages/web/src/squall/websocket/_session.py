@@ -4,7 +4,7 @@ A :class:`_Session` owns the I/O of a connection after its handshake and
 reports to an *owner* (a :class:`~squall.websocket.WebSocketHandler` or a
 :class:`~squall.websocket.WebSocketClientConnection`) through four hooks:
 
-* ``owner._ws_message(message)``: one whole message; it may return an
+* ``owner.on_message(message)``: one whole message; it may return an
   awaitable, and then nothing else reaches the owner (and nothing more is
   read) until it is done: messages are handled strictly in order;
 * ``owner.on_ping(data)`` and ``owner.on_pong(data)``;
@@ -52,7 +52,7 @@ _READ_SIZE = 65536
 
 
 class _Owner(Protocol):
-    def _ws_message(self, message: str | bytes) -> Awaitable[None] | None: ...
+    def on_message(self, message: str | bytes) -> Any: ...
 
     def on_ping(self, data: bytes) -> None: ...
 
@@ -205,7 +205,7 @@ class _Session:
                 self._dispatch(events, 0)
 
     def _dispatch(self, events: list[WebSocketEvent], index: int) -> None:
-        owner = self._owner
+        deliver = self._owner.on_message
         count = len(events)
         while index < count:
             event = events[index]
@@ -213,7 +213,7 @@ class _Session:
             kind = type(event)
             if kind is str or kind is bytes:
                 try:
-                    pending = owner._ws_message(event)  # type: ignore[arg-type]
+                    pending = deliver(event)  # type: ignore[arg-type]
                 except Exception as exc:
                     self._crashed(exc)
                     return
