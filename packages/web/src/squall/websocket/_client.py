@@ -333,7 +333,7 @@ def websocket_connect(
     ``url`` is a ``ws://``/``wss://`` URL or an
     :class:`~squall.httpclient.HTTPRequest` (for headers, cookies, timeouts
     and TLS options). ``on_message_callback``, if given, receives every
-    message (and None at the close) instead of :meth:`read_message`.
+    message (and None at the close) instead of :meth:`WebSocketClientConnection.read_message`.
     ``compression_options`` (a dict, possibly empty) asks for
     permessage-deflate; ``subprotocols`` lists the ones offered, in order of
     preference. A non-101 answer fails the future with

@@ -172,7 +172,7 @@ class WebSocketHandler(RequestHandler):
         raise NotImplementedError(f"{type(self).__name__} must implement on_message()")
 
     def on_close(self) -> None:
-        """Called once when the connection is over (see :attr:`close_code`)."""
+        """Called once when the connection is over (see ``close_code``)."""
 
     def on_ping(self, data: bytes) -> None:
         """Called when a ping arrives (the pong is sent already)."""
@@ -263,6 +263,7 @@ class WebSocketHandler(RequestHandler):
             session.abort()
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        """An HTTP error page before the upgrade; a 1011 close once it is done."""
         if self.ws_connection is not None:
             # Too late for an HTTP answer: end the WebSocket instead.
             self.ws_connection.close(1011, "internal error")
