@@ -180,6 +180,8 @@ class HTTP1Connection(HTTPConnection):
         self._head_sent = False
         self._raw = False
         self._detached = False
+        # A 101 answer went out: the stream now waits for detach().
+        self._upgraded = False
         self._read_done = False
         self._write_done = False
         self._keep = True
@@ -237,6 +239,8 @@ class HTTP1Connection(HTTPConnection):
             delegate.finish()
             if not self.is_client:
                 await self._finished
+                if self._upgraded:  # detached after a 101 (or gone): HTTP is over
+                    return False
             return self._wrap_up()
         except H1ProtocolError as exc:
             return self._refuse(exc)
@@ -473,7 +477,12 @@ class HTTP1Connection(HTTPConnection):
             )
             if not writer.keep_alive:
                 self._keep = False
-            if start_line.code < 200:  # type: ignore[union-attr]
+            code = start_line.code  # type: ignore[union-attr]
+            if code < 200:
+                if code == 101:
+                    # Switching protocols: HTTP is over once this is out.
+                    self._upgraded = True
+                    self._keep = False
                 return self._send(data)
         self._head_sent = True
         if chunk:
@@ -499,7 +508,14 @@ class HTTP1Connection(HTTPConnection):
         return self._send(data)
 
     def finish(self) -> None:
-        """The outgoing message is complete."""
+        """The outgoing message is complete.
+
+        After a 101 answer nothing is ended or closed: the stream waits for
+        :meth:`detach` (or for the peer to go away).
+        """
+        if self._upgraded:
+            self._write_done = True
+            return
         if self._raw:
             end = b""
         else:

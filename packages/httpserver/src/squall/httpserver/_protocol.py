@@ -46,6 +46,7 @@ from squall.httputil._callable import _run_request_callback
 from squall.iostream import StreamClosedError
 from squall.log import app_log, gen_log
 
+from ._detached import _TransportStream
 from ._peer import _peer_context, _PeerContext, _resolve_forwarded
 
 if TYPE_CHECKING:
@@ -273,6 +274,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         "_settings",
         "_spill",
         "_state",
+        "_switched",
         "_tls",
         "_transport",
         "_write_done",
@@ -315,6 +317,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._head_sent = False
         self._muted = False
         self._raw = False
+        self._switched = False
         self._read_done = False
         self._write_done = False
         self._keep = False
@@ -401,6 +404,9 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             waiter.add_done_callback(_quiet)
         if self._request_line is not None and not self._write_done:
             self._abandoned()
+        self._tell_server_closed()
+
+    def _tell_server_closed(self) -> None:
         delegate = self._settings.delegate
         if delegate is not None:
             try:
@@ -479,6 +485,8 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         message = delegate.start_request(self, self._exchange)
         self._message = message
         pending = message.headers_received(line, headers)
+        if self._state == _GONE:
+            return  # detached (or closed) by the delegate: the reader is done
         if pending is not None:
             self._wait(pending, self._after_head)
         else:
@@ -656,6 +664,11 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         writer = self._writer
         status: Any = start_line
         if status.code < 200:
+            if status.code == 101:
+                # Switching protocols: no more HTTP on this connection; the
+                # new protocol takes it over through detach().
+                self._switched = True
+                self._keep = self._persist = False
             return self._send(writer.head(start_line, headers, keep_alive=True))
         data = writer.head(
             start_line,
@@ -711,6 +724,14 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             return
         if self._state == _GONE:
             self._write_done = True
+            return
+        if self._switched:
+            # After a 101 the bytes that follow belong to the new protocol:
+            # read nothing more, wait (without timeouts) for detach().
+            self._write_done = True
+            self._blocked = True
+            self._state = _BUSY
+            self._deadline = _INF
             return
         if self._raw:
             self._keep = False
@@ -770,12 +791,43 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         """The largest body accepted for this request (instead of the server's)."""
         self._body_limit = max_body_size
 
-    def detach(self) -> Any:
-        """Not available on this transport-based connection (no IOStream to hand over)."""
-        raise NotImplementedError(
-            "squall.httpserver connections run on asyncio transports and cannot be "
-            "detached into an IOStream"
+    def detach(self) -> _TransportStream:
+        """Hand the connection over (after a 101 answer, typically): HTTP stops here.
+
+        Returns a :class:`~squall.iostream.BaseIOStream`-compatible stream on
+        this connection's transport (TLS included) that first yields the
+        bytes received past the request head. From now on this server does
+        not read, time out, keep alive, drain or count the connection: the
+        stream owns it, and closing it closes the connection.
+
+        Raises:
+            StreamClosedError: the connection is closed already.
+        """
+        transport = self._transport
+        if self._state == _GONE or transport is None or transport.is_closing():
+            raise StreamClosedError()
+        waiter, self._write_paused = self._write_paused, None
+        stream = _TransportStream(
+            transport,
+            self._reader.buffered,
+            read_paused=self._read_paused,
+            write_paused=waiter is not None,
+            max_buffer_size=self._settings.max_buffer_size,
         )
+        transport.set_protocol(stream)
+        self._state = _GONE
+        self._blocked = True
+        self._deadline = _INF
+        self._write_done = True
+        self._close_callback = None
+        self._message = None
+        if waiter is not None and not waiter.done():
+            # Writes through this connection are over; the stream has its own
+            # flow control from here.
+            waiter.set_result(None)
+        self._registry.leave(self)
+        self._tell_server_closed()
+        return stream
 
     def close(self) -> None:
         """Close the connection now (what is already written is still sent)."""
