@@ -5,7 +5,8 @@
  *       the 101 and Sec-WebSocket-Accept), then keeps one SIZE-byte text
  *       message in flight per connection: send, read the echo, check it, send
  *       again. Prints "go" after WARMUP seconds, then after SECONDS more
- *       "ROUND_TRIPS ERRORS ELAPSED" (counted after "go"; errors in all).
+ *       "ROUND_TRIPS ERRORS ELAPSED TOTAL" (round trips and seconds after
+ *       "go"; errors and TOTAL round trips include the warm-up).
  *   loadgen hold PORT CONNS
  *       Opens and upgrades CONNS connections, prints "ready OPENED ERRORS",
  *       holds them until stdin closes.
@@ -170,7 +171,7 @@ static int echo(int port, int count, double warmup, double seconds) {
     struct epoll_event events[256];
     struct timeval tick = {.tv_usec = 100000};
     int ep = epoll_create1(0), single = count == 1, measuring = 0;
-    long done = 0;
+    long done = 0, before = 0;
     double t = now(), start = t + warmup, end = start + seconds;
     for (int i = 0; i < count; i++) {
         conn_t *c = &conns[i];
@@ -189,6 +190,7 @@ static int echo(int port, int count, double warmup, double seconds) {
             printf("go\n");
             fflush(stdout);
             measuring = 1;
+            before = done;
             done = 0;
             start = t;
             end = t + seconds;
@@ -221,7 +223,7 @@ static int echo(int port, int count, double warmup, double seconds) {
             if (got && write(c->fd, frame, frame_len) != (ssize_t)frame_len) drop(c);
         }
     }
-    printf("%ld %ld %.6f\n", done, errors, now() - start);
+    printf("%ld %ld %.6f %ld\n", done, errors, now() - start, before + done);
     return 0;
 }
 

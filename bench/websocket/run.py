@@ -59,24 +59,25 @@ def loadgen(exe: str, *args: object) -> subprocess.Popen[str]:
     )
 
 
-def echo_once(exe: str, server: Server, conns: int, seconds: float) -> Result:
-    """(messages/s, server CPU us per message, errors) after a 1 s warm-up."""
+def echo_once(exe: str, server: Server, conns: int, seconds: float) -> tuple[Result, int]:
+    """(messages/s, server CPU us per message, errors) after a 1 s warm-up, and the
+    messages echoed in all (the warm-up included)."""
     gen = loadgen(exe, "echo", server.port, conns, 1, seconds, SIZE)
     assert gen.stdout is not None
     if gen.stdout.readline().strip() != "go":
         sys.exit(f"load generator failed against {server.proc.args[2]}")
     c0 = server.cpu_ns()
-    done, errors, elapsed = gen.stdout.readline().split()
+    done, errors, elapsed, total = map(float, gen.stdout.readline().split())
     cpu = server.cpu_ns() - c0
     gen.wait()
-    return int(done) / float(elapsed), cpu / max(int(done), 1) / 1e3, int(errors)
+    return (done / elapsed, cpu / max(done, 1) / 1e3, int(errors)), int(total)
 
 
 def echo(exe: str, rounds: int, seconds: float, conns: int) -> None:
     def one(impl: str) -> Result:
         server = Server(SCRIPT, impl)
         try:
-            return echo_once(exe, server, conns, seconds)
+            return echo_once(exe, server, conns, seconds)[0]
         finally:
             server.stop()
 
@@ -161,13 +162,17 @@ def profile(exe: str, seconds: float, conns: int, impl: str = "squall") -> None:
     out = os.path.join(tempfile.mkdtemp(prefix="wsbench-"), "squall.prof")
     server = Server(SCRIPT, impl, out)
     try:
-        done = echo_once(exe, server, conns, seconds)[0] * seconds
+        done = echo_once(exe, server, conns, seconds)[1]
     finally:
         server.stop()
     stats = pstats.Stats(out)
     total = stats.total_calls  # type: ignore[attr-defined]
-    print(f"== cProfile of {impl}, echo over {conns} connections: ~{done:.0f} messages ==")
-    print(f"function calls per message (Python and C, the loop included): {total / done:.1f}")
+    print(f"== cProfile of {impl}, echo over {conns} connections: {done} messages ==")
+    python = sum(v[1] for k, v in stats.stats.items() if k[0] != "~")  # type: ignore[attr-defined]
+    print(
+        f"function calls per message (the loop, start-up and upgrades included): "
+        f"{total / done:.1f}, of which Python functions {python / done:.1f}"
+    )
     rows = []
     for (filename, line, name), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         where = os.path.relpath(filename, ROOT) if filename.startswith(ROOT) else filename
