@@ -159,7 +159,7 @@ def idle_memory(exe: str, count: int, anchor: str = "tornado") -> None:
 
 def profile(exe: str, seconds: float, conns: int, impl: str = "squall") -> None:
     """cProfile the server (dumped on SIGTERM) under the echo load."""
-    out = os.path.join(tempfile.mkdtemp(prefix="wsbench-"), "squall.prof")
+    out = os.path.join(os.path.dirname(exe), "squall.prof")  # removed with the load generator
     server = Server(SCRIPT, impl, out)
     try:
         done = echo_once(exe, server, conns, seconds)[1]
