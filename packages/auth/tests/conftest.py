@@ -405,7 +405,9 @@ class OpenIdProvider:
                 self.redirect(url_concat(query["openid.return_to"], answer))
 
             def post(self) -> None:
-                fields = {k: self.get_body_argument(k) for k in self.request.body_arguments}
+                fields = {
+                    k: self.get_body_argument(k, strip=False) for k in self.request.body_arguments
+                }
                 provider.verifications.append(fields)
                 valid = fields.get("openid.mode") == "check_authentication"
                 signed = fields.get("openid.signed", "").split(",")

@@ -202,3 +202,17 @@ def test_openid_args_with_oauth_scope() -> None:
     assert args["openid.ns.oauth"] == "http://specs.openid.net/extensions/oauth/1.0"
     assert args["openid.oauth.consumer"] == "site.example"
     assert args["openid.oauth.scope"] == "feeds"
+
+
+async def test_whitespace_in_signed_values_is_kept(
+    site: str, openid_provider: Any, browser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A value with surrounding spaces must go back to the provider byte for byte.
+    url = await _assertion_url(site, browser)
+    padded = url.replace(
+        "openid.ext1.value.username=aturing", "openid.ext1.value.username=+aturing+"
+    )
+    assert padded != url
+    assert (await browser.get(padded)).code == 403  # the provider signed "aturing", not " aturing "
+    sent = openid_provider.verifications[-1]
+    assert sent["openid.ext1.value.username"] == " aturing "

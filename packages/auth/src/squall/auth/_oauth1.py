@@ -294,6 +294,8 @@ class TwitterMixin(OAuthMixin):
         """Like :meth:`~OAuthMixin.authorize_redirect`, through Twitter's
         ``authenticate`` page, which skips the approval screen for a user
         who approved this application before."""
+        if callback_uri and self._OAUTH_NO_CALLBACKS:
+            raise AuthError("this provider takes no callback_uri (it was registered in advance)")
         client = self.get_auth_http_client()
         return _start(
             self._leg_one(client, callback_uri, None, self._OAUTH_AUTHENTICATE_URL), callback

@@ -135,7 +135,7 @@ class OpenIdMixin:
     async def _verify_assertion(self, client: AsyncHTTPClient) -> dict[str, Any]:
         handler = cast(RequestHandler, self)
         answer = {
-            name: handler.get_argument(name)
+            name: handler.get_argument(name, strip=False)
             for name in handler.request.arguments
             if name.startswith("openid.")
         }
