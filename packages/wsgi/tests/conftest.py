@@ -54,8 +54,9 @@ class LiveServer:
     ) -> tuple[int, http.client.HTTPMessage, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
         try:
-            conn.putrequest(method, path, skip_accept_encoding=True)
-            pairs = headers.items() if isinstance(headers, dict) else (headers or [])
+            pairs = list(headers.items() if isinstance(headers, dict) else (headers or []))
+            own_host = any(name.lower() == "host" for name, _ in pairs)
+            conn.putrequest(method, path, skip_host=own_host, skip_accept_encoding=True)
             for name, value in pairs:
                 conn.putheader(name, value)
             if body is not None:

@@ -327,9 +327,7 @@ class WSGIApplication(Application):
 
     _wsgi_adapter: WSGIAdapter | None = None
 
-    def __call__(
-        self, environ: Any, start_response: Callable[..., Any] | None = None
-    ) -> Any:
+    def __call__(self, environ: Any, start_response: Callable[..., Any] | None = None) -> Any:
         if isinstance(environ, HTTPServerRequest):
             return super().__call__(environ)
         adapter = self._wsgi_adapter
