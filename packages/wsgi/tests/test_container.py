@@ -7,7 +7,6 @@ the ones about what only one of the two threading models does.
 from __future__ import annotations
 
 import concurrent.futures
-import io
 import json
 import logging
 import threading
@@ -546,4 +545,3 @@ def test_container_keeps_its_arguments() -> None:
     assert container.executor is pool
     assert WSGIContainer(app).executor is None
     pool.shutdown()
-    assert isinstance(io.BytesIO(), io.BytesIO)
