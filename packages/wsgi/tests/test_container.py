@@ -545,3 +545,46 @@ def test_container_keeps_its_arguments() -> None:
     assert container.executor is pool
     assert WSGIContainer(app).executor is None
     pool.shutdown()
+
+
+def test_client_gone_mid_stream_stops_the_iterable_quietly(
+    serve: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = threading.Event()
+    produced: list[int] = []
+    closed = threading.Event()
+
+    class Endless:
+        def __iter__(self) -> Iterator[bytes]:
+            yield b"first|"
+            assert gate.wait(TIMEOUT)
+            for number in range(10_000):
+                produced.append(number)
+                yield b"x" * 65536
+
+        def close(self) -> None:
+            closed.set()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Endless:
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return Endless()
+
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        live = serve(WSGIContainer(app, executor=pool))
+        import socket
+
+        sock = socket.create_connection(("127.0.0.1", live.port), timeout=TIMEOUT)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        seen = b""
+        while b"first|" not in seen:
+            seen += sock.recv(65536)
+        with caplog.at_level(logging.ERROR, logger="squall.application"):
+            sock.close()
+            gate.set()
+            assert closed.wait(TIMEOUT)
+        assert len(produced) < 10_000
+        assert not [r for r in caplog.records if r.name == "squall.application"]
+    finally:
+        gate.set()
+        pool.shutdown(wait=True)
