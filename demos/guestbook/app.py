@@ -1,10 +1,13 @@
-"""The squall demo site: the classic overview's examples as one application.
+"""The guestbook: the classic overview's examples as one application.
 
-    python3 demos/app.py              # http://127.0.0.1:8888
-    python3 demos/app.py --port 9000 --debug
+    python3 demos/guestbook/app.py              # http://127.0.0.1:8888
+    python3 demos/guestbook/app.py --port 9000 --debug
 
-What it shows (each a feature of the overview, ported by changing the import
-prefix from ``tornado`` to ``squall``):
+The demo site (``python3 demos/app.py``) mounts it under ``/guestbook``;
+``make_app(prefix=...)`` puts every URL below (routes, static files, the
+login URL, cookie paths). What it shows (each a feature of the overview, ported
+by changing the import prefix from ``tornado`` to ``squall``), relative to the
+prefix:
 
 * ``/`` a guestbook page rendered from templates with inheritance, a UI module
   per entry (its CSS lands once in ``<head>``), static files through
@@ -28,7 +31,7 @@ import squall.ioloop
 import squall.locale
 import squall.web
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
+HERE = os.path.dirname(os.path.abspath(__file__))
 LANGUAGES = {"en_US": "English", "es_ES": "Español", "fr_FR": "Français"}
 
 
@@ -43,8 +46,10 @@ class Entry(squall.web.UIModule):
 
 
 class BaseHandler(squall.web.RequestHandler):
-    def initialize(self, entries: list[dict[str, Any]]) -> None:
+    def initialize(self, entries: list[dict[str, Any]], prefix: str) -> None:
         self.entries = entries
+        self.prefix = prefix
+        self.home = prefix + "/"
 
     def get_current_user(self) -> str | None:
         user = self.get_signed_cookie("user")
@@ -53,6 +58,7 @@ class BaseHandler(squall.web.RequestHandler):
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
         namespace["languages"] = LANGUAGES
+        namespace["home"] = self.home
         return namespace
 
     def get_user_locale(self) -> squall.locale.Locale | None:
@@ -64,37 +70,38 @@ class HomeHandler(BaseHandler):
     def get(self) -> None:
         lang = self.get_query_argument("lang", None)
         if lang in LANGUAGES:
-            self.set_cookie("lang", lang, expires_days=365)
-            self.redirect("/")
+            self.set_cookie("lang", lang, expires_days=365, path=self.home)
+            self.redirect(self.home)
             return
         self.render("home.html", entries=self.entries)
 
 
 class LoginHandler(BaseHandler):
     def get(self) -> None:
-        self.render("login.html", next=self.get_argument("next", "/"), error=None)
+        self.render("login.html", next=self.get_argument("next", self.home), error=None)
 
     def post(self) -> None:
         name = self.get_body_argument("name", "", strip=True)
-        next_url = self.get_body_argument("next", "/")
+        next_url = self.get_body_argument("next", self.home)
         if not name or len(name) > 40:
             self.set_status(400)
             self.render("login.html", next=next_url, error=self.locale.translate("Pick a name"))
             return
-        self.set_signed_cookie("user", name, httponly=True, samesite="Lax")
-        self.redirect(next_url if next_url.startswith("/") else "/")
+        self.set_signed_cookie("user", name, httponly=True, samesite="Lax", path=self.home)
+        local = next_url.startswith("/") and not next_url.startswith("//")
+        self.redirect(next_url if local else self.home)
 
 
 class LogoutHandler(BaseHandler):
     def post(self) -> None:
-        self.clear_cookie("user")
-        self.redirect("/")
+        self.clear_cookie("user", path=self.home)
+        self.redirect(self.home)
 
 
 class SignHandler(BaseHandler):
     @squall.web.authenticated
     def get(self) -> None:
-        self.redirect("/#sign")
+        self.redirect(self.home + "#sign")
 
     @squall.web.authenticated
     def post(self) -> None:
@@ -108,7 +115,7 @@ class SignHandler(BaseHandler):
                     "when": datetime.datetime.now(datetime.timezone.utc),
                 },
             )
-        self.redirect("/")
+        self.redirect(self.home)
 
 
 class StoryHandler(BaseHandler):
@@ -128,8 +135,11 @@ class EntriesAPIHandler(BaseHandler):
         )
 
 
-def make_app(debug: bool = False, cookie_secret: str | None = None) -> squall.web.Application:
-    """The demo application; ``cookie_secret`` defaults to a fresh random one."""
+def make_app(
+    prefix: str = "/guestbook", debug: bool = False, cookie_secret: str | None = None
+) -> squall.web.Application:
+    """The guestbook under ``prefix`` ("" for a server's root); ``cookie_secret`` defaults to a fresh random one."""
+    prefix = prefix.rstrip("/")
     squall.locale.load_translations(os.path.join(HERE, "translations"))
     entries: list[dict[str, Any]] = [
         {
@@ -138,22 +148,23 @@ def make_app(debug: bool = False, cookie_secret: str | None = None) -> squall.we
             "when": datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc),
         }
     ]
-    shared = {"entries": entries}
+    shared = {"entries": entries, "prefix": prefix}
     return squall.web.Application(
         [
-            (r"/", HomeHandler, shared),
-            squall.web.url(r"/login", LoginHandler, shared, name="login"),
-            (r"/logout", LogoutHandler, shared),
-            (r"/sign", SignHandler, shared),
-            (r"/story/([0-9]+)", StoryHandler, shared),
-            (r"/api/entries", EntriesAPIHandler, shared),
-            (r"/old", squall.web.RedirectHandler, {"url": "/"}),
+            (prefix + r"/", HomeHandler, shared),
+            squall.web.url(prefix + r"/login", LoginHandler, shared, name="login"),
+            squall.web.url(prefix + r"/logout", LogoutHandler, shared, name="logout"),
+            squall.web.url(prefix + r"/sign", SignHandler, shared, name="sign"),
+            (prefix + r"/story/([0-9]+)", StoryHandler, shared),
+            (prefix + r"/api/entries", EntriesAPIHandler, shared),
+            (prefix + r"/old", squall.web.RedirectHandler, {"url": prefix + "/"}),
         ],
         template_path=os.path.join(HERE, "templates"),
         static_path=os.path.join(HERE, "static"),
+        static_url_prefix=prefix + "/static/",
         ui_modules={"Entry": Entry},
         cookie_secret=cookie_secret or os.urandom(32).hex(),
-        login_url="/login",
+        login_url=prefix + "/login",
         xsrf_cookies=True,
         debug=debug,
     )
@@ -163,11 +174,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8888)
     parser.add_argument("--address", default="127.0.0.1")
+    parser.add_argument("--prefix", default="", help="serve it under this path (default: the root)")
     parser.add_argument("--debug", action="store_true", help="reload on source changes")
     args = parser.parse_args()
-    app = make_app(debug=args.debug)
+    app = make_app(args.prefix, debug=args.debug)
     app.listen(args.port, args.address)
-    print(f"squall demo on http://{args.address}:{args.port}/  (Ctrl-C stops it)", flush=True)
+    where = f"http://{args.address}:{args.port}{args.prefix.rstrip('/')}/"
+    print(f"squall guestbook on {where}  (Ctrl-C stops it)", flush=True)
     try:
         squall.ioloop.IOLoop.current().start()
     except KeyboardInterrupt:
