@@ -1,0 +1,72 @@
+// The room's client: long-polls for new messages and posts what you type.
+(function () {
+  "use strict";
+  var room = document.getElementById("room");
+  var prefix = room.dataset.prefix;
+  var cursor = Number(room.dataset.cursor);
+  var list = document.getElementById("messages");
+  var form = document.getElementById("compose");
+  var box = document.getElementById("text");
+  var status = document.getElementById("status");
+  // The value xsrf_form_html() put in the form; sent back with every post.
+  var xsrf = form.elements._xsrf.value;
+  var retry = 0;
+
+  function show(message) {
+    if (document.getElementById("m" + message.id)) return;
+    var item = document.createElement("li");
+    item.className = "message";
+    item.id = "m" + message.id;
+    var author = document.createElement("b");
+    author.className = "author";
+    author.textContent = message.author;
+    var text = document.createElement("span");
+    text.className = "text";
+    text.textContent = message.text;
+    item.append(author, " ", text);
+    list.appendChild(item);
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  function poll() {
+    fetch(prefix + "/updates?cursor=" + cursor, { cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (answer) {
+        answer.messages.forEach(show);
+        cursor = answer.cursor;
+        status.textContent = "";
+        retry = 0;
+        poll();
+      })
+      .catch(function (error) {
+        retry = Math.min(retry * 2 || 500, 15000);
+        status.textContent = "Connection lost (" + error.message + "), retrying…";
+        setTimeout(poll, retry);
+      });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = box.value.trim();
+    if (!text) return;
+    box.value = "";
+    fetch(prefix + "/messages", {
+      method: "POST",
+      headers: { "X-XSRFToken": xsrf, Accept: "application/json" },
+      body: new URLSearchParams({ text: text }),
+    })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        // The waiting poll brings the message back, in order with everyone else's.
+      })
+      .catch(function (error) {
+        status.textContent = "Not sent (" + error.message + ")";
+        box.value = text;
+      });
+  });
+
+  poll();
+})();
