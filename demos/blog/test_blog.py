@@ -48,7 +48,9 @@ def _blog(*args: str) -> Iterator[str]:
     assert proc.stdout is not None
     banner = proc.stdout.readline()
     try:
-        assert f"http://127.0.0.1:{port}/blog/" in banner, banner + proc.stdout.read()
+        if f"http://127.0.0.1:{port}/blog/" not in banner:
+            proc.kill()
+            pytest.fail(f"the blog did not start: {banner}{proc.stdout.read()}")
         yield f"http://127.0.0.1:{port}/blog"
     finally:
         proc.terminate()
