@@ -48,90 +48,69 @@ class Demo:
     """One demo as the landing page shows it."""
 
     folder: str
-    prefix: str | None  # None: no web face, described only
+    prefix: str
     title: str
     blurb: str
-    run: str
+    script: str  # demos/<folder>/<script> defines make_app(prefix=...) and runs it alone
     problem: str | None = None  # why it is not mounted, when it is not
 
+    @property
+    def run(self) -> str:
+        return f"python3 demos/{self.folder}/{self.script}"
 
+
+# fmt: off
 DEMOS = [
-    Demo(
-        "helloworld",
-        "/hello",
-        "Hello, world",
-        "The overview's first example, unchanged but for the import prefix.",
-        "python3 demos/helloworld/helloworld.py",
-    ),
-    Demo(
-        "guestbook",
-        "/guestbook",
-        "Guestbook",
-        "Templates with inheritance, a UI module, static files, localization (English, Spanish, French), signed-cookie sign-in and XSRF-protected forms.",
-        "python3 demos/guestbook/app.py",
-    ),
-    Demo(
-        "blog",
-        "/blog",
-        "Blog",
-        "A multi-user blog: Markdown entries rendered safely, an Atom feed, local accounts with hashed passwords, @authenticated compose/edit, SQLite through an executor or PostgreSQL through psycopg's async driver.",
-        "python3 demos/blog/app.py",
-    ),
-    Demo(
-        "chat",
-        "/chat",
-        "Chat",
-        "The overview's long-polling chat: a message cache for late joiners, on_connection_close, XSRF on posts.",
-        "python3 demos/chat/chat.py",
-    ),
-    Demo(
-        "websocket",
-        "/websocket",
-        "WebSocket chat",
-        "The same chat room over a WebSocket.",
-        "python3 demos/websocket/websocket.py",
-    ),
-    Demo(
-        "upload",
-        "/upload",
-        "Upload",
-        "Large uploads streamed to disk by the streaming multipart parser, with progress in the page.",
-        "python3 demos/upload/upload.py",
-    ),
-    Demo(
-        "spider",
-        "/spider",
-        "Spider",
-        "A concurrent crawler: the async HTTP client, a queue and a bounded number of workers.",
-        "python3 demos/spider/spider.py",
-    ),
-    Demo(
-        "auth",
-        "/auth",
-        "OAuth2 sign-in",
-        "Sign in through a small OAuth2 provider shipped with the demo, with squall.auth's OAuth2Mixin in the GoogleOAuth2Mixin pattern.",
-        "python3 demos/auth/app.py",
-    ),
-    Demo(
-        "tcpecho",
-        None,
-        "TCP echo",
-        "A TCPServer and a TCPClient talking over a raw socket (no web page: run it in a terminal).",
-        "python3 demos/tcpecho/tcpecho.py",
-    ),
+    Demo("helloworld", "/hello", "Hello, world",
+         "The overview's first example, unchanged but for the import prefix.",
+         "helloworld.py"),
+    Demo("guestbook", "/guestbook", "Guestbook",
+         "Templates with inheritance, a UI module, static files, localization (English, "
+         "Spanish, French), signed-cookie sign-in and XSRF-protected forms.",
+         "app.py"),
+    Demo("blog", "/blog", "Blog",
+         "A multi-user blog: Markdown entries rendered safely, an Atom feed, local accounts "
+         "with hashed passwords, @authenticated compose/edit, SQLite through an executor or "
+         "PostgreSQL through psycopg's async driver.",
+         "app.py"),
+    Demo("chat", "/chat", "Chat",
+         "The overview's long-polling chat: a message cache for late joiners, "
+         "on_connection_close, XSRF on posts.",
+         "chat.py"),
+    Demo("websocket", "/websocket", "WebSocket chat",
+         "The same chat room over a WebSocket.",
+         "wschat.py"),
+    Demo("upload", "/upload", "Upload",
+         "Large uploads streamed to disk by the streaming multipart parser, with progress "
+         "in the page.",
+         "upload.py"),
+    Demo("spider", "/spider", "Spider",
+         "A concurrent crawler: the async HTTP client, a queue and a bounded number of "
+         "workers, crawling a small sample site.",
+         "spider.py"),
+    Demo("auth", "/auth", "OAuth2 sign-in",
+         "Sign in through a small OAuth2 provider shipped with the demo, with squall.auth's "
+         "OAuth2Mixin in the GoogleOAuth2Mixin pattern.",
+         "app.py"),
+    Demo("tcpecho", "/tcpecho", "TCP echo",
+         "A TCPServer and a TCPClient (the page's handler is a TCP client of an echo server "
+         "in the same process); alone it runs in a terminal.",
+         "tcpecho.py"),
 ]
+# fmt: on
 
 
-def _import_demo(folder: str) -> Any:
-    """The module holding ``folder``'s ``make_app``: the package's ``app`` module, or
-    ``<folder>/<folder>.py`` loaded by path as ``demo_<folder>`` (those folders are not packages)."""
-    path = os.path.join(HERE, folder)
-    if os.path.isfile(os.path.join(path, "__init__.py")):
-        return importlib.import_module(f"{folder}.app")
-    script = os.path.join(path, f"{folder}.py")
+def _import_demo(demo: Demo) -> Any:
+    """The module of ``demo.script``: a module of the folder's package when it is one, else
+    the file loaded by path as ``demo_<script name>`` (as demos/conftest.py's load_demo does)."""
+    folder = os.path.join(HERE, demo.folder)
+    stem = os.path.splitext(demo.script)[0]
+    if os.path.isfile(os.path.join(folder, "__init__.py")):
+        return importlib.import_module(f"{demo.folder}.{stem}")
+    script = os.path.join(folder, demo.script)
     if not os.path.isfile(script):
-        raise FileNotFoundError(f"demos/{folder}/ is not here yet")
-    name = f"demo_{folder}"
+        raise FileNotFoundError(f"demos/{demo.folder}/{demo.script} is not here yet")
+    name = f"demo_{stem}"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, script)
         assert spec is not None and spec.loader is not None
@@ -146,7 +125,7 @@ def _import_demo(folder: str) -> Any:
 
 
 def _build(demo: Demo, offered: dict[str, Any]) -> squall.web.Application:
-    make_app: Callable[..., squall.web.Application] = _import_demo(demo.folder).make_app
+    make_app: Callable[..., squall.web.Application] = _import_demo(demo).make_app
     accepted = inspect.signature(make_app).parameters
     extra = {key: value for key, value in offered.items() if key in accepted}
     return make_app(prefix=demo.prefix, **extra)
@@ -185,13 +164,11 @@ def make_router(
     rules: list[Rule] = []
     fallback: list[Any] = [(r"/", LandingPage, {"demos": demos})]
     for demo in demos:
-        if demo.prefix is None:
-            demo.problem = (
-                None if os.path.isdir(os.path.join(HERE, demo.folder)) else "not here yet"
-            )
-            continue
+        mine = dict(offered)
+        if demo.folder == "upload":  # uploaded files go to the data dir too
+            mine["folder"] = os.path.join(folder, "uploads")
         try:
-            app = _build(demo, offered)
+            app = _build(demo, mine)
         except Exception as error:
             demo.problem = str(error) or type(error).__name__
             if not isinstance(error, (FileNotFoundError, RuntimeError)):

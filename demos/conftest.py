@@ -151,6 +151,9 @@ def _chromium() -> Any:
     service = webdriver.ChromeService(executable_path=driver)
     session = webdriver.Chrome(options=options, service=service)
     session.set_page_load_timeout(20)
+    # A click that navigates returns before the next page is there: lookups
+    # wait for their element to appear instead of failing at once.
+    session.implicitly_wait(10)
     return session
 
 

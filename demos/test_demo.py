@@ -33,6 +33,7 @@ MOUNTS = {
     "upload": "/upload/",
     "spider": "/spider/",
     "auth": "/auth/",
+    "tcpecho": "/tcpecho/",
 }
 
 
@@ -110,7 +111,7 @@ def test_landing_page_links_every_demo_here(site: tuple[str, Path, str]) -> None
     for name, mount in MOUNTS.items():
         # a demo whose folder is on this branch is linked; one that is not says so
         assert (mount in links) == (name in present), (name, complaints)
-    assert "TCP echo" in body and "demos/tcpecho/tcpecho.py" in body
+    assert "<code>python3 demos/tcpecho/tcpecho.py</code>" in body
 
 
 def test_every_demo_link_answers_200(site: tuple[str, Path, str]) -> None:

@@ -41,8 +41,6 @@ _TYPING = (
     "|AsyncGenerator|Literal|TextIO|BinaryIO|IO|Self|NoReturn|Never|Generic|Protocol"
     "|Future|TracebackType|SSLContext|Path|PathLike|socket|ModuleType|FrameType|BytesIO"
 )
-# Distributions that do not exist yet (the web framework, auth, WSGI).
-_LATER = r"squall\.(wsgi|auth)(\..+)?"
 nitpick_ignore_regex = [
     # The standard library cannot be resolved offline (no intersphinx).
     ("py:.*", rf"({_STDLIB})(\..+)?"),
@@ -50,7 +48,6 @@ nitpick_ignore_regex = [
     ("py:.*", rf"({_TYPING})"),
     # Private helpers and type variables that appear in signatures and bases.
     ("py:.*", r"(.*\.)?_[A-Za-z][A-Za-z0-9_]*|(.*\.)?[A-Z]"),
-    ("py:.*", _LATER),
 ]
 
 _PRIVATE = re.compile(

@@ -23,6 +23,7 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -275,64 +276,38 @@ def test_unreachable_database_is_reported(tmp_path: Path) -> None:
 # -- the browser ------------------------------------------------------------------
 
 
-def _chrome():  # type: ignore[no-untyped-def]
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not (chromium and driver):
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Debian's chromium and chromium-driver (.ci/run installs them)")
-        pytest.skip("chromium and chromedriver are not installed")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1100,900",
-    ):
-        options.add_argument(flag)
-    service = webdriver.ChromeService(executable_path=driver)
-    return webdriver.Chrome(options=options, service=service)
-
-
-def test_browser_writes_a_post(tmp_path: Path) -> None:
+def test_browser_writes_a_post(tmp_path: Path, browser: Any) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    browser = _chrome()
-    try:
-        browser.set_page_load_timeout(20)
-        with _blog("--data", str(tmp_path / "data")) as base:
-            browser.get(base + "/")
-            browser.find_element(By.ID, "signup-link").click()
-            browser.find_element(By.ID, "name").send_keys("grace")
-            browser.find_element(By.ID, "password").send_keys("amazing grace")
-            browser.find_element(By.ID, "submit").click()
-            assert browser.find_element(By.CLASS_NAME, "user").text == "grace"
-            browser.find_element(By.ID, "compose-link").click()
-            browser.find_element(By.ID, "title").send_keys("Notes from Chromium")
-            browser.find_element(By.ID, "markdown").send_keys(
-                "A *browser* wrote this.\n\n- one\n- two"
-            )
-            browser.find_element(By.ID, "publish").click()
-            assert (
-                browser.find_element(By.CSS_SELECTOR, ".entry h1.title").text
-                == "Notes from Chromium"
-            )
-            browser.find_element(By.CLASS_NAME, "brand").click()
-            titles = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".entry .title")]
-            assert titles == ["Notes from Chromium"]
-            body = browser.find_element(By.CSS_SELECTOR, ".entry .body")
-            assert body.find_element(By.TAG_NAME, "em").text == "browser"
-            assert len(body.find_elements(By.TAG_NAME, "li")) == 2
-            cookies = {c["name"]: c for c in browser.get_cookies()}
-            assert cookies["blog_user"]["httpOnly"] is True and "_xsrf" in cookies
-            browser.save_screenshot(str(tmp_path / "blog.png"))
-        assert (tmp_path / "blog.png").stat().st_size > 0
-    finally:
-        browser.quit()
+    session = browser()  # demos/conftest.py: headless Chromium, skipped without it (not in CI)
+    wait = WebDriverWait(session, 15)
+    with _blog("--data", str(tmp_path / "data")) as base:
+        session.get(base + "/")
+        session.find_element(By.ID, "signup-link").click()
+        wait.until(EC.url_contains("/blog/signup"))
+        session.find_element(By.ID, "name").send_keys("grace")
+        session.find_element(By.ID, "password").send_keys("amazing grace")
+        session.find_element(By.ID, "submit").click()
+        wait.until(EC.text_to_be_present_in_element((By.CLASS_NAME, "user"), "grace"))
+        session.find_element(By.ID, "compose-link").click()
+        wait.until(EC.url_contains("/blog/compose"))
+        session.find_element(By.ID, "title").send_keys("Notes from Chromium")
+        session.find_element(By.ID, "markdown").send_keys("A *browser* wrote this.\n\n- one\n- two")
+        session.find_element(By.ID, "publish").click()
+        wait.until(EC.url_contains("/blog/entry/notes-from-chromium"))
+        assert (
+            session.find_element(By.CSS_SELECTOR, ".entry h1.title").text == "Notes from Chromium"
+        )
+        session.find_element(By.CLASS_NAME, "brand").click()
+        wait.until(EC.url_to_be(base + "/"))
+        titles = [e.text for e in session.find_elements(By.CSS_SELECTOR, ".entry h2.title")]
+        assert titles == ["Notes from Chromium"]
+        body = session.find_element(By.CSS_SELECTOR, ".entry .body")
+        assert body.find_element(By.TAG_NAME, "em").text == "browser"
+        assert len(body.find_elements(By.TAG_NAME, "li")) == 2
+        cookies = {c["name"]: c for c in session.get_cookies()}
+        assert cookies["blog_user"]["httpOnly"] is True and "_xsrf" in cookies
+        session.save_screenshot(str(tmp_path / "blog.png"))
+    assert (tmp_path / "blog.png").stat().st_size > 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -180,52 +180,31 @@ def test_story_api_and_redirect(site: str) -> None:
     assert status == 301 and headers["Location"] == "/guestbook/"
 
 
-def _chrome():  # type: ignore[no-untyped-def]
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not (chromium and driver):
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Debian's chromium and chromium-driver (.ci/run installs them)")
-        pytest.skip("chromium and chromedriver are not installed")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ):
-        options.add_argument(flag)
-    service = webdriver.ChromeService(executable_path=driver)
-    return webdriver.Chrome(options=options, service=service)
-
-
-def test_browser_sign_in_and_post(site: str, tmp_path: Path) -> None:
+def test_browser_sign_in_and_post(site: str, browser: Any, tmp_path: Path) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    browser = _chrome()
-    try:
-        browser.set_page_load_timeout(20)
-        browser.get(site + GB + "/")
-        assert browser.find_element(By.TAG_NAME, "h1").text == "Guestbook"
-        browser.find_element(By.ID, "login-link").click()
-        browser.find_element(By.ID, "name").send_keys("Grace")
-        browser.find_element(By.ID, "submit").click()
-        assert "Signed in as Grace" in browser.find_element(By.CLASS_NAME, "user").text
-        browser.find_element(By.ID, "message").send_keys("Hello from Chromium")
-        browser.find_element(By.ID, "send").click()
-        messages = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".entry .message")]
-        assert messages[0] == "Hello from Chromium"
-        cookies = {c["name"]: c for c in browser.get_cookies()}
-        assert cookies["user"]["httpOnly"] is True
-        assert "_xsrf" in cookies
-        browser.save_screenshot(str(tmp_path / "guestbook.png"))
-        browser.find_element(By.ID, "logout").click()
-        assert browser.find_elements(By.ID, "login-link")
-    finally:
-        browser.quit()
+    session = browser()
+    session.get(site + GB + "/")
+    assert session.find_element(By.TAG_NAME, "h1").text == "Guestbook"
+    session.find_element(By.ID, "login-link").click()
+    session.find_element(By.ID, "name").send_keys("Grace")
+    session.find_element(By.ID, "submit").click()
+    assert "Signed in as Grace" in session.find_element(By.CLASS_NAME, "user").text
+    session.find_element(By.ID, "message").send_keys("Hello from Chromium")
+    session.find_element(By.ID, "send").click()
+
+    def newest(session: Any) -> str:
+        return str(session.find_elements(By.CSS_SELECTOR, ".entry .message")[0].text)
+
+    # the old page's entries go stale as the new page replaces them
+    WebDriverWait(session, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda s: newest(s) == "Hello from Chromium"
+    )
+    cookies = {c["name"]: c for c in session.get_cookies()}
+    assert cookies["user"]["httpOnly"] is True
+    assert "_xsrf" in cookies
+    session.save_screenshot(str(tmp_path / "guestbook.png"))
+    session.find_element(By.ID, "logout").click()
+    assert session.find_elements(By.ID, "login-link")

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from squall.httpclient import AsyncHTTPClient, HTTPResponse
 from squall.httputil import MultipartPart
 from squall.log import gen_log
@@ -365,9 +364,5 @@ def test_200_megabyte_upload_streams_in_bounded_memory() -> None:
     assert _upload_through_a_server_process(200 * 1024 * 1024, "sync") < 64
 
 
-@pytest.mark.xfail(
-    reason="squall.httpserver reads ahead without bound while data_received is pending",
-    strict=True,
-)
 def test_upload_with_coroutine_callbacks_streams_in_bounded_memory() -> None:
     assert _upload_through_a_server_process(48 * 1024 * 1024, "async") < 24

@@ -107,6 +107,7 @@ class _Settings:
         "max_buffer_size",
         "protocol",
         "trusted",
+        "window",
         "xheaders",
     )
 
@@ -129,6 +130,9 @@ class _Settings:
         self.chunk_size = server.chunk_size
         self.max_body_size = server.max_body_size
         self.max_buffer_size = server.max_buffer_size
+        # Body bytes a connection may hold for a delegate that is still busy
+        # with earlier ones before it stops reading: a few pieces' worth.
+        self.window = min(server.max_buffer_size, max(4 * server.chunk_size, 65536))
         self.limits = H1Limits(max_header_size=server.max_header_size)
         self.idle_timeout = server.idle_connection_timeout
         self.header_timeout = server.header_timeout
@@ -302,7 +306,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._read_paused = False
         self._write_paused: asyncio.Future[None] | None = None
         self._after: Callable[[], None] | None = None
-        self._spill: bytes | None = None
+        self._spill: memoryview | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -368,12 +372,16 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             data = bytes(memoryview(data))
         self._reader.feed(data)
         if self._blocked:
-            # Pipelined bytes (or a body the application is not ready for)
-            # wait in the reader; past max_buffer_size stop reading.
-            self._backlog += len(data)
-            if self._backlog > self._settings.max_buffer_size and not self._read_paused:
-                self._read_paused = True
-                self._transport.pause_reading()
+            # The application is not ready for these bytes: they wait in the
+            # reader. Past a bound (a few pieces of body for a delegate that
+            # is still busy, max_buffer_size of pipelined requests) reading
+            # stops until _pump has handed everything on.
+            backlog = self._backlog = self._backlog + len(data)
+            if not self._read_paused:
+                settings = self._settings
+                if backlog > (settings.max_buffer_size if self._read_done else settings.window):
+                    self._read_paused = True
+                    self._transport.pause_reading()
             return
         if self._state == _IDLE:
             self._state = _HEAD
@@ -447,6 +455,10 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
                     if self._eof and self._state != _BUSY:
                         self._close()
                     break
+            if self._backlog and not self._blocked:
+                # Stopped for want of bytes, not for the application: all
+                # that piled up has been consumed.
+                self._caught_up()
         except H1ProtocolError as exc:
             self._refuse(exc.status, exc.reason)
         except HTTPInputError as exc:
@@ -545,21 +557,33 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             raise H1ProtocolError(413, "decompressed body larger than max_body_size")
         return plain
 
-    def _deliver(self, chunk: bytes) -> None:
-        """Hand ``chunk`` to the delegate in pieces of at most ``chunk_size`` bytes."""
+    def _deliver(self, chunk: bytes | memoryview) -> None:
+        """Hand ``chunk`` to the delegate as ``bytes`` pieces of at most ``chunk_size``.
+
+        A delegate that returns an awaitable gets nothing more until it is
+        done; the rest of ``chunk`` waits in ``_spill`` as a view, so every
+        byte is copied once at most, whatever the number of pieces.
+        """
         message = self._message
         assert message is not None
         size = self._settings.chunk_size
-        while chunk:
-            if len(chunk) > size:
-                piece, chunk = chunk[:size], chunk[size:]
-            else:
-                piece, chunk = chunk, b""
-            pending = message.data_received(piece)
+        total = len(chunk)
+        if total <= size:
+            pending = message.data_received(chunk if type(chunk) is bytes else bytes(chunk))
             if pending is not None:
-                self._spill = chunk or None
+                self._wait(pending, None)
+            return
+        view = memoryview(chunk)
+        start = 0
+        while start < total:
+            end = start + size
+            pending = message.data_received(bytes(view[start:end]))
+            if pending is not None:
+                if end < total:
+                    self._spill = view[end:]
                 self._wait(pending, None)
                 return
+            start = end
 
     def _on_end(self) -> None:
         self._read_done = True
@@ -634,10 +658,10 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         except Exception:
             self._crashed()
             return
-        self._unpause_reading()
         self._pump()
 
-    def _unpause_reading(self) -> None:
+    def _caught_up(self) -> None:
+        """Nothing received is left undelivered: count afresh, and read again if paused."""
         self._backlog = 0
         if self._read_paused and self._state != _GONE:
             self._read_paused = False
@@ -759,8 +783,6 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._state = _IDLE
         self._deadline = self._registry.now + self._settings.idle_timeout
         self._blocked = False
-        if self._backlog:
-            self._unpause_reading()
         if not self._pumping:
             self._pump()
 

@@ -93,7 +93,10 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
             ``Content-Encoding: gzip`` (the application sees the plain body
             and ``X-Consumed-Content-Encoding``).
         chunk_size: the largest piece of body handed to a delegate's
-            ``data_received`` at once (64 KB).
+            ``data_received`` at once (64 KB). While the delegate is busy
+            with an awaitable it returned, the connection stops reading once
+            four such pieces (at least 64 KB, at most ``max_buffer_size``)
+            wait undelivered.
         max_header_size: the largest request head accepted (64 KB; 431 past it).
         idle_connection_timeout: seconds a connection may wait for its next
             request before it is closed silently (3600).

@@ -90,6 +90,12 @@ class MultipartStreamHandler(RequestHandler):
     opened in ``on_finish`` or ``on_connection_close`` when an upload can
     stop half way. ``prepare`` runs before any of the body, as with every
     ``@stream_request_body`` handler.
+
+    With the ``xsrf_cookies`` setting on, the XSRF check runs in ``prepare``
+    too, before a byte of the body is read: an ``_xsrf`` *form field* comes
+    too late. Send the token in the ``X-XSRFToken`` header (a script does:
+    ``xhr.setRequestHeader("X-XSRFToken", token)``) or as an ``_xsrf`` query
+    argument of the form's ``action`` URL.
     """
 
     max_body_size: int | None = None
