@@ -277,11 +277,11 @@ def test_unreachable_database_is_reported(tmp_path: Path) -> None:
 
 
 def test_browser_writes_a_post(tmp_path: Path, browser: Any) -> None:
+    session = browser()  # headless Chromium (demos/conftest.py); skipped without it, but not in CI
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
-    session = browser()  # demos/conftest.py: headless Chromium, skipped without it (not in CI)
     wait = WebDriverWait(session, 15)
     with _blog("--data", str(tmp_path / "data")) as base:
         session.get(base + "/")

@@ -181,11 +181,11 @@ def test_story_api_and_redirect(site: str) -> None:
 
 
 def test_browser_sign_in_and_post(site: str, browser: Any, tmp_path: Path) -> None:
+    session = browser()  # headless Chromium (demos/conftest.py); skipped without it, but not in CI
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    session = browser()
     session.get(site + GB + "/")
     assert session.find_element(By.TAG_NAME, "h1").text == "Guestbook"
     session.find_element(By.ID, "login-link").click()
