@@ -1,172 +1,210 @@
-"""The squall demo site: the classic overview's examples as one application.
+"""squall's demo site: every demo in one server, each under its own path.
 
-    python3 demos/app.py              # http://127.0.0.1:8888
-    python3 demos/app.py --port 9000 --debug
+    python3 demos/app.py                         # http://127.0.0.1:8888/
+    python3 demos/app.py --port 9000 --data /tmp/squall-demos --debug
 
-What it shows (each a feature of the overview, ported by changing the import
-prefix from ``tornado`` to ``squall``):
+The landing page at ``/`` links the demos; each one is its own
+``squall.web.Application`` (built by the demo's ``make_app(prefix=...)``)
+nested under a :class:`squall.routing.RuleRouter` rule
+``PathMatches("/<prefix>/.*")``, so one :class:`squall.httpserver.HTTPServer`
+serves them all. A demo that cannot be loaded (a folder not there yet, a
+missing optional package) gets a page saying why instead of its link, and the
+rest of the site still runs.
 
-* ``/`` a guestbook page rendered from templates with inheritance, a UI module
-  per entry (its CSS lands once in ``<head>``), static files through
-  ``static_url`` (content-hashed, cached for ever), and localized strings (the
-  ``?lang=`` choice is kept in a cookie, else the browser's Accept-Language).
-* ``/login`` a form protected against XSRF that signs you in with a signed
-  cookie; ``@authenticated`` sends anonymous visitors there with ``?next=``.
-* ``/sign`` an XSRF-protected POST that adds an entry (signed-in users only).
-* ``/story/([0-9]+)`` path arguments; ``/api/entries`` a JSON answer;
-  ``/old`` a RedirectHandler.
+Nothing to configure: the blog's SQLite file and the cookie secret live in a
+per-user data dir (``--data``; by default ``~/.local/share/squall-demos`` or
+``$SQUALL_DEMO_DATA``), created on first start.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
+import dataclasses
+import importlib
+import importlib.util
+import inspect
 import os
+import re
+import sys
+import traceback
+from collections.abc import Callable
 from typing import Any
 
+import squall.autoreload
+import squall.httpserver
 import squall.ioloop
-import squall.locale
 import squall.web
+from squall.routing import AnyMatches, PathMatches, Rule, RuleRouter
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
-LANGUAGES = {"en_US": "English", "es_ES": "Español", "fr_FR": "Français"}
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:  # the demos with several modules are packages in this folder
+    sys.path.insert(0, HERE)
 
-
-class Entry(squall.web.UIModule):
-    """One guestbook entry; its CSS is emitted once per page, in <head>."""
-
-    def embedded_css(self) -> str:
-        return ".entry { margin: 0 0 1em; padding: .5em 1em; border-left: 3px solid #3a7; }"
-
-    def render(self, entry: dict[str, Any]) -> bytes:
-        return self.render_string("modules/entry.html", entry=entry)
+from blog.app import cookie_secret_in, default_data_dir  # noqa: E402
 
 
-class BaseHandler(squall.web.RequestHandler):
-    def initialize(self, entries: list[dict[str, Any]]) -> None:
-        self.entries = entries
+@dataclasses.dataclass
+class Demo:
+    """One demo as the landing page shows it."""
 
-    def get_current_user(self) -> str | None:
-        user = self.get_signed_cookie("user")
-        return user.decode() if user else None
+    folder: str
+    prefix: str
+    title: str
+    blurb: str
+    script: str  # demos/<folder>/<script> defines make_app(prefix=...) and runs it alone
+    problem: str | None = None  # why it is not mounted, when it is not
 
-    def get_template_namespace(self) -> dict[str, Any]:
-        namespace = super().get_template_namespace()
-        namespace["languages"] = LANGUAGES
-        return namespace
-
-    def get_user_locale(self) -> squall.locale.Locale | None:
-        code = self.get_cookie("lang")
-        return squall.locale.get(code) if code in LANGUAGES else None
+    @property
+    def run(self) -> str:
+        return f"python3 demos/{self.folder}/{self.script}"
 
 
-class HomeHandler(BaseHandler):
+# fmt: off
+DEMOS = [
+    Demo("helloworld", "/hello", "Hello, world",
+         "The overview's first example, unchanged but for the import prefix.",
+         "helloworld.py"),
+    Demo("guestbook", "/guestbook", "Guestbook",
+         "Templates with inheritance, a UI module, static files, localization (English, "
+         "Spanish, French), signed-cookie sign-in and XSRF-protected forms.",
+         "app.py"),
+    Demo("blog", "/blog", "Blog",
+         "A multi-user blog: Markdown entries rendered safely, an Atom feed, local accounts "
+         "with hashed passwords, @authenticated compose/edit, SQLite through an executor or "
+         "PostgreSQL through psycopg's async driver.",
+         "app.py"),
+    Demo("chat", "/chat", "Chat",
+         "The overview's long-polling chat: a message cache for late joiners, "
+         "on_connection_close, XSRF on posts.",
+         "chat.py"),
+    Demo("websocket", "/websocket", "WebSocket chat",
+         "The same chat room over a WebSocket.",
+         "wschat.py"),
+    Demo("upload", "/upload", "Upload",
+         "Large uploads streamed to disk by the streaming multipart parser, with progress "
+         "in the page.",
+         "upload.py"),
+    Demo("spider", "/spider", "Spider",
+         "A concurrent crawler: the async HTTP client, a queue and a bounded number of "
+         "workers, crawling a small sample site.",
+         "spider.py"),
+    Demo("auth", "/auth", "OAuth2 sign-in",
+         "Sign in through a small OAuth2 provider shipped with the demo, with squall.auth's "
+         "OAuth2Mixin in the GoogleOAuth2Mixin pattern.",
+         "app.py"),
+    Demo("tcpecho", "/tcpecho", "TCP echo",
+         "A TCPServer and a TCPClient (the page's handler is a TCP client of an echo server "
+         "in the same process); alone it runs in a terminal.",
+         "tcpecho.py"),
+]
+# fmt: on
+
+
+def _import_demo(demo: Demo) -> Any:
+    """The module of ``demo.script``: a module of the folder's package when it is one, else
+    the file loaded by path as ``demo_<script name>`` (as demos/conftest.py's load_demo does)."""
+    folder = os.path.join(HERE, demo.folder)
+    stem = os.path.splitext(demo.script)[0]
+    if os.path.isfile(os.path.join(folder, "__init__.py")):
+        return importlib.import_module(f"{demo.folder}.{stem}")
+    script = os.path.join(folder, demo.script)
+    if not os.path.isfile(script):
+        raise FileNotFoundError(f"demos/{demo.folder}/{demo.script} is not here yet")
+    name = f"demo_{stem}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, script)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return sys.modules[name]
+
+
+def _build(demo: Demo, offered: dict[str, Any]) -> squall.web.Application:
+    make_app: Callable[..., squall.web.Application] = _import_demo(demo).make_app
+    accepted = inspect.signature(make_app).parameters
+    extra = {key: value for key, value in offered.items() if key in accepted}
+    return make_app(prefix=demo.prefix, **extra)
+
+
+class LandingPage(squall.web.RequestHandler):
+    def initialize(self, demos: list[Demo]) -> None:
+        self.demos = demos
+
     def get(self) -> None:
-        lang = self.get_query_argument("lang", None)
-        if lang in LANGUAGES:
-            self.set_cookie("lang", lang, expires_days=365)
-            self.redirect("/")
-            return
-        self.render("home.html", entries=self.entries)
+        self.render("index.html", demos=self.demos)
 
 
-class LoginHandler(BaseHandler):
+class Unavailable(squall.web.RequestHandler):
+    """What a demo's path shows when the demo could not be mounted."""
+
+    def initialize(self, demo: Demo) -> None:
+        self.demo = demo
+
     def get(self) -> None:
-        self.render("login.html", next=self.get_argument("next", "/"), error=None)
-
-    def post(self) -> None:
-        name = self.get_body_argument("name", "", strip=True)
-        next_url = self.get_body_argument("next", "/")
-        if not name or len(name) > 40:
-            self.set_status(400)
-            self.render("login.html", next=next_url, error=self.locale.translate("Pick a name"))
-            return
-        self.set_signed_cookie("user", name, httponly=True, samesite="Lax")
-        self.redirect(next_url if next_url.startswith("/") else "/")
+        self.set_status(503)
+        self.render("unavailable.html", demo=self.demo)
 
 
-class LogoutHandler(BaseHandler):
-    def post(self) -> None:
-        self.clear_cookie("user")
-        self.redirect("/")
-
-
-class SignHandler(BaseHandler):
-    @squall.web.authenticated
-    def get(self) -> None:
-        self.redirect("/#sign")
-
-    @squall.web.authenticated
-    def post(self) -> None:
-        text = self.get_body_argument("message", strip=True)
-        if text:
-            self.entries.insert(
-                0,
-                {
-                    "author": self.current_user,
-                    "message": text[:500],
-                    "when": datetime.datetime.now(datetime.timezone.utc),
-                },
-            )
-        self.redirect("/")
-
-
-class StoryHandler(BaseHandler):
-    def get(self, story_id: str) -> None:
-        self.write("You requested the story " + story_id)
-
-
-class EntriesAPIHandler(BaseHandler):
-    def get(self) -> None:
-        self.write(
-            {
-                "entries": [
-                    {"author": e["author"], "message": e["message"], "when": e["when"].isoformat()}
-                    for e in self.entries
-                ]
-            }
+def make_router(
+    data_dir: str | None = None, cookie_secret: str | None = None, debug: bool = False
+) -> tuple[RuleRouter, list[Demo]]:
+    """The whole site and the demos as mounted (each with its ``problem``, if any)."""
+    folder = data_dir or default_data_dir()
+    offered = {
+        "data_dir": folder,
+        "cookie_secret": cookie_secret or cookie_secret_in(folder),
+        "debug": debug,
+    }
+    demos = [dataclasses.replace(d) for d in DEMOS]
+    rules: list[Rule] = []
+    fallback: list[Any] = [(r"/", LandingPage, {"demos": demos})]
+    for demo in demos:
+        mine = dict(offered)
+        if demo.folder == "upload":  # uploaded files go to the data dir too
+            mine["folder"] = os.path.join(folder, "uploads")
+        try:
+            app = _build(demo, mine)
+        except Exception as error:
+            demo.problem = str(error) or type(error).__name__
+            if not isinstance(error, (FileNotFoundError, RuntimeError)):
+                traceback.print_exc()
+            print(f"demo site: {demo.prefix}/ is off: {demo.problem}", file=sys.stderr, flush=True)
+            fallback.append((re.escape(demo.prefix) + "/.*", Unavailable, {"demo": demo}))
+        else:
+            rules.append(Rule(PathMatches(re.escape(demo.prefix) + "/.*"), app))
+        # "/blog" without its slash
+        fallback.append(
+            (re.escape(demo.prefix), squall.web.RedirectHandler, {"url": demo.prefix + "/"})
         )
-
-
-def make_app(debug: bool = False, cookie_secret: str | None = None) -> squall.web.Application:
-    """The demo application; ``cookie_secret`` defaults to a fresh random one."""
-    squall.locale.load_translations(os.path.join(HERE, "translations"))
-    entries: list[dict[str, Any]] = [
-        {
-            "author": "squall",
-            "message": "Welcome! Sign in and leave a message.",
-            "when": datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc),
-        }
-    ]
-    shared = {"entries": entries}
-    return squall.web.Application(
-        [
-            (r"/", HomeHandler, shared),
-            squall.web.url(r"/login", LoginHandler, shared, name="login"),
-            (r"/logout", LogoutHandler, shared),
-            (r"/sign", SignHandler, shared),
-            (r"/story/([0-9]+)", StoryHandler, shared),
-            (r"/api/entries", EntriesAPIHandler, shared),
-            (r"/old", squall.web.RedirectHandler, {"url": "/"}),
-        ],
-        template_path=os.path.join(HERE, "templates"),
-        static_path=os.path.join(HERE, "static"),
-        ui_modules={"Entry": Entry},
-        cookie_secret=cookie_secret or os.urandom(32).hex(),
-        login_url="/login",
-        xsrf_cookies=True,
+    site = squall.web.Application(
+        fallback,
+        template_path=os.path.join(HERE, "site", "templates"),
+        static_path=os.path.join(HERE, "site", "static"),
         debug=debug,
     )
+    rules.append(Rule(AnyMatches(), site))
+    return RuleRouter(rules), demos
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8888)
     parser.add_argument("--address", default="127.0.0.1")
+    parser.add_argument(
+        "--data", help=f"folder for the demos' files (default {default_data_dir()})"
+    )
     parser.add_argument("--debug", action="store_true", help="reload on source changes")
     args = parser.parse_args()
-    app = make_app(debug=args.debug)
-    app.listen(args.port, args.address)
+    router, _ = make_router(args.data, debug=args.debug)
+    server = squall.httpserver.HTTPServer(router)
+    server.listen(args.port, args.address)
+    if args.debug:
+        squall.autoreload.start()
     print(f"squall demo on http://{args.address}:{args.port}/  (Ctrl-C stops it)", flush=True)
     try:
         squall.ioloop.IOLoop.current().start()
