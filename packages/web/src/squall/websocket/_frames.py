@@ -185,7 +185,6 @@ class WebSocketProtocol:
         "_message",
         "_parts",
         "_size",
-        "_squeezed",
         "_text",
         "_wanted",
         "close_received",
@@ -207,13 +206,12 @@ class WebSocketProtocol:
         self._backlog: list[bytes] | None = None
         self._held = 0
         self._wanted = 2
-        # The fragmented message in progress: opcode (0 for none), pieces
-        # (str for text, already validated; None until a second piece),
-        # size so far, compressed or not.
+        # The fragmented message in progress: its opcode (0 for none) with
+        # the RSV1 bit when compressed, pieces (str for text, already
+        # validated; None until a second piece), size so far.
         self._message = 0
         self._parts: list[Any] | None = None
         self._size = 0
-        self._squeezed = False
         self._text: Any = None
         #: Whether our close frame went out / the peer's arrived (or it failed).
         self.close_sent = False
@@ -281,7 +279,20 @@ class WebSocketProtocol:
             return None
         if start + size != len(data) or size > self._limit:
             return None
-        payload = data[start:] if client else mask_payload(data[start - 4 : start], data[start:])
+        if client:
+            payload = data[start:]
+        elif size > _PIECE:
+            payload = mask_payload(data[start - 4 : start], data[start:])
+        elif size:
+            # mask_payload's small case, inline: one XOR of two big integers.
+            keys = data[start - 4 : start] * ((size >> 2) + 1)
+            if len(keys) != size:
+                keys = keys[:size]
+            payload = (
+                int.from_bytes(data[start:], "little") ^ int.from_bytes(keys, "little")
+            ).to_bytes(size, "little")
+        else:
+            payload = b""
         if first == _FIN | _BINARY:
             return [payload]
         try:
@@ -387,7 +398,7 @@ class WebSocketProtocol:
             if first & _RSV1:
                 raise _Fail(1002, "RSV1 set on a continuation frame")
             total = self._size + size
-            compressed = self._squeezed
+            compressed = bool(self._message & _RSV1)
         else:
             if self._message:
                 raise _Fail(1002, "new message before the fragmented one ended")
@@ -431,11 +442,10 @@ class WebSocketProtocol:
         """A data frame that is compressed or part of a fragmented message."""
         last = bool(first & _FIN)
         if opcode != _CONTINUATION:
-            self._message = opcode
-            self._squeezed = bool(first & _RSV1)
+            self._message = opcode | (first & _RSV1)
             self._size = 0
             self._text = _utf8_decoder() if opcode == _TEXT else None
-        if self._squeezed:
+        if self._message & _RSV1:
             assert self._deflater is not None
             room = self._limit - self._size
             try:

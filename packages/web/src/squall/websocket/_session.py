@@ -52,6 +52,7 @@ __all__: list[str] = []
 #: Seconds a close frame waits for its answer (and a client for the TCP close).
 _CLOSE_WAIT = 5.0
 _READ_SIZE = 65536
+_UNSAID: tuple[None, None] = (None, None)
 
 
 class _Owner(Protocol):
@@ -76,14 +77,13 @@ class _Session:
 
     __slots__ = (
         "_backlog",
-        "_code",
         "_cork",
         "_gone",
         "_heard",
         "_interval",
         "_owner",
+        "_parting",
         "_pushing",
-        "_reason",
         "_settled",
         "_timeout",
         "_timer",
@@ -107,8 +107,8 @@ class _Session:
         # when they can go straight through.
         self._backlog: list[WebSocketEvent] | None = []
         self._gone = False
-        self._code: int | None = None
-        self._reason: str | None = None
+        # The code and reason of the peer's close frame (None: none came).
+        self._parting: tuple[int | None, str | None] = _UNSAID
         self._heard = False
         self._timer: asyncio.TimerHandle | None = None
         self._waker: asyncio.Future[None] | None = None
@@ -151,7 +151,9 @@ class _Session:
             return
         self._backlog = None
         self._resume()
-        if held:
+        if len(held) > 1 and self._pushing:
+            self._batch(held)
+        elif held:
             self._dispatch(held, 0)
 
     def hold_until(self, pending: Awaitable[Any]) -> None:
@@ -204,25 +206,27 @@ class _Session:
             held = self._backlog
             if held is not None:
                 held.extend(events)
+            elif len(events) > 1 and self._pushing:
+                self._batch(events)
             else:
                 self._dispatch(events, 0)
 
-    def _dispatch(self, events: list[WebSocketEvent], index: int) -> None:
-        count = len(events)
-        if count - index > 1 and self._pushing and self._cork is None:
-            settled = self.stream._settled()
-            if settled is not None:
-                self._settled = settled
-                self._cork = []
-                try:
-                    self._hand_over(events, index, count)
-                finally:
-                    self._uncork()
-                return
-        self._hand_over(events, index, count)
+    def _batch(self, events: list[WebSocketEvent]) -> None:
+        """:meth:`_dispatch` several events, gathering what the owner writes meanwhile."""
+        settled = self.stream._settled() if self._cork is None else None
+        if settled is None:
+            self._dispatch(events, 0)
+            return
+        self._settled = settled
+        self._cork = []
+        try:
+            self._dispatch(events, 0)
+        finally:
+            self._uncork()
 
-    def _hand_over(self, events: list[WebSocketEvent], index: int, count: int) -> None:
+    def _dispatch(self, events: list[WebSocketEvent], index: int) -> None:
         deliver = self._owner.on_message
+        count = len(events)
         while index < count:
             event = events[index]
             index += 1
@@ -278,7 +282,7 @@ class _Session:
             self._owner.on_pong(event.data)  # type: ignore[union-attr]
         elif kind is CloseReceived:
             closing: CloseReceived = event  # type: ignore[assignment]
-            self._code, self._reason = closing.code, closing.reason
+            self._parting = (closing.code, closing.reason)
             self._write_quietly(protocol.close(closing.code))
             if protocol._client:
                 self._arm(_CLOSE_WAIT, self._drop)
@@ -411,7 +415,7 @@ class _Session:
         self._cork = None
         owner = self._owner
         try:
-            owner._ws_closed(self._code, self._reason)
+            owner._ws_closed(*self._parting)
         except Exception as exc:
             try:
                 owner.log_exception(type(exc), exc, exc.__traceback__)
