@@ -1,10 +1,11 @@
 /* WebSocket load generator for bench/websocket/run.py (Linux; gcc -O2).
  *
- *   loadgen echo PORT CONNS WARMUP SECONDS SIZE
+ *   loadgen echo PORT CONNS WARMUP SECONDS SIZE [WINDOW]
  *       Opens CONNS connections to 127.0.0.1:PORT/ws, upgrades each (checks
- *       the 101 and Sec-WebSocket-Accept), then keeps one SIZE-byte text
- *       message in flight per connection: send, read the echo, check it, send
- *       again. Prints "go" after WARMUP seconds, then after SECONDS more
+ *       the 101 and Sec-WebSocket-Accept), then keeps WINDOW (default 1)
+ *       SIZE-byte text messages in flight per connection: send, read the
+ *       echoes, check them, send as many again as came back (in one write).
+ *       Prints "go" after WARMUP seconds, then after SECONDS more
  *       "ROUND_TRIPS ERRORS ELAPSED TOTAL" (round trips and seconds after
  *       "go"; errors and TOTAL round trips include the warm-up).
  *   loadgen hold PORT CONNS
@@ -43,6 +44,7 @@ typedef struct {
 
 static unsigned char *frame, *payload;
 static size_t frame_len, size, cap;
+static int window = 1;
 static long errors;
 
 static double now(void) {
@@ -54,7 +56,7 @@ static double now(void) {
 static void build_frame(void) {
     static const unsigned char mask[4] = {0x37, 0xfa, 0x21, 0x3d};
     size_t n = 0;
-    frame = malloc(size + 14);
+    frame = malloc((size + 14) * window);
     payload = malloc(size + 1);
     frame[n++] = 0x81; /* FIN + text */
     if (size < 126) {
@@ -74,6 +76,14 @@ static void build_frame(void) {
         frame[n + i] = payload[i] ^ mask[i % 4];
     }
     frame_len = n + size;
+    /* WINDOW copies back to back: any number of them goes out in one write. */
+    for (int i = 1; i < window; i++) memcpy(frame + i * frame_len, frame, frame_len);
+}
+
+/* Sends COUNT messages at once. */
+static int send_frames(int fd, int count) {
+    ssize_t want = (ssize_t)(frame_len * count);
+    return write(fd, frame, want) == want;
 }
 
 static void drop(conn_t *c) {
@@ -181,7 +191,7 @@ static int echo(int port, int count, double warmup, double seconds) {
             setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick);
         else
             epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
-        if (write(c->fd, frame, frame_len) != (ssize_t)frame_len) drop(c);
+        if (!send_frames(c->fd, window)) drop(c);
     }
     for (;;) {
         int n;
@@ -219,8 +229,9 @@ static int echo(int port, int count, double warmup, double seconds) {
                 continue;
             }
             done += got;
-            /* The previous frame has been echoed, so the send buffer is empty. */
-            if (got && write(c->fd, frame, frame_len) != (ssize_t)frame_len) drop(c);
+            /* As many out as came back: WINDOW stay in flight, and the send
+             * buffer never holds more than WINDOW messages. */
+            if (got && !send_frames(c->fd, got)) drop(c);
         }
     }
     printf("%ld %ld %.6f %ld\n", done, errors, now() - start, before + done);
@@ -244,9 +255,11 @@ int main(int argc, char **argv) {
     getrlimit(RLIMIT_NOFILE, &lim);
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
-    if (argc == 7 && !strcmp(argv[1], "echo")) {
+    if ((argc == 7 || argc == 8) && !strcmp(argv[1], "echo")) {
         size = atol(argv[6]);
-        cap = size + 4096;
+        window = argc == 8 ? atoi(argv[7]) : 1;
+        if (window < 1) window = 1;
+        cap = (size + 14) * window + 4096;
         build_frame();
         return echo(atoi(argv[2]), atoi(argv[3]), atof(argv[4]), atof(argv[5]));
     }
@@ -255,6 +268,6 @@ int main(int argc, char **argv) {
         cap = 4096;
         return hold(atoi(argv[2]), atoi(argv[3]));
     }
-    fprintf(stderr, "usage: loadgen echo PORT CONNS WARMUP SECONDS SIZE | hold PORT CONNS\n");
+    fprintf(stderr, "usage: loadgen echo PORT CONNS WARMUP SECONDS SIZE [WINDOW] | hold PORT CONNS\n");
     return 2;
 }

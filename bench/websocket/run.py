@@ -3,9 +3,9 @@ squall.websocket vs Tornado 6 and the websockets library.
 
 Run from the repository root (see README.md for the setup):
 
-    python bench/websocket/run.py                  # echo1, echo100, memory (3 rounds)
-    python bench/websocket/run.py --rounds 5
-    python bench/websocket/run.py --only echo100   # echo1 | echo100 | memory | profile
+    python bench/websocket/run.py                  # echo1, echo1w, echo100, memory (3 rounds)
+    python bench/websocket/run.py --rounds 5 --window 32
+    python bench/websocket/run.py --only echo1w    # echo1 | echo1w | echo100 | memory | profile
 
 Servers (server.py, one fresh process per measurement, pinned to CPU 0) run
 the same WebSocketHandler on squall and Tornado; the websockets library's
@@ -59,10 +59,13 @@ def loadgen(exe: str, *args: object) -> subprocess.Popen[str]:
     )
 
 
-def echo_once(exe: str, server: Server, conns: int, seconds: float) -> tuple[Result, int]:
+def echo_once(
+    exe: str, server: Server, conns: int, seconds: float, window: int = 1
+) -> tuple[Result, int]:
     """(messages/s, server CPU us per message, errors) after a 1 s warm-up, and the
-    messages echoed in all (the warm-up included)."""
-    gen = loadgen(exe, "echo", server.port, conns, 1, seconds, SIZE)
+    messages echoed in all (the warm-up included); ``window`` messages in flight
+    per connection."""
+    gen = loadgen(exe, "echo", server.port, conns, 1, seconds, SIZE, window)
     assert gen.stdout is not None
     if gen.stdout.readline().strip() != "go":
         sys.exit(f"load generator failed against {server.proc.args[2]}")
@@ -73,17 +76,17 @@ def echo_once(exe: str, server: Server, conns: int, seconds: float) -> tuple[Res
     return (done / elapsed, cpu / max(done, 1) / 1e3, int(errors)), int(total)
 
 
-def echo(exe: str, rounds: int, seconds: float, conns: int) -> None:
+def echo(exe: str, rounds: int, seconds: float, conns: int, window: int = 1) -> None:
     def one(impl: str) -> Result:
         server = Server(SCRIPT, impl)
         try:
-            return echo_once(exe, server, conns, seconds)[0]
+            return echo_once(exe, server, conns, seconds, window)[0]
         finally:
             server.stop()
 
     runs = interleaved(ECHO_IMPLS, rounds, one)
     table(
-        f"== echo of {SIZE}-byte text messages, one in flight "
+        f"== echo of {SIZE}-byte text messages, {window if window > 1 else 'one'} in flight "
         f"{'on each of' if conns > 1 else 'over'} {conns} connection{'s' * (conns > 1)}, "
         f"{seconds:g} s, {rounds} rounds ==",
         runs,
@@ -157,17 +160,20 @@ def idle_memory(exe: str, count: int, anchor: str = "tornado") -> None:
     print()
 
 
-def profile(exe: str, seconds: float, conns: int, impl: str = "squall") -> None:
+def profile(exe: str, seconds: float, conns: int, window: int = 1, impl: str = "squall") -> None:
     """cProfile the server (dumped on SIGTERM) under the echo load."""
     out = os.path.join(os.path.dirname(exe), "squall.prof")  # removed with the load generator
     server = Server(SCRIPT, impl, out)
     try:
-        done = echo_once(exe, server, conns, seconds)[1]
+        done = echo_once(exe, server, conns, seconds, window)[1]
     finally:
         server.stop()
     stats = pstats.Stats(out)
     total = stats.total_calls  # type: ignore[attr-defined]
-    print(f"== cProfile of {impl}, echo over {conns} connections: {done} messages ==")
+    print(
+        f"== cProfile of {impl}, echo over {conns} connection{'s' * (conns > 1)}, "
+        f"{window} in flight on each: {done} messages =="
+    )
     python = sum(v[1] for k, v in stats.stats.items() if k[0] != "~")  # type: ignore[attr-defined]
     print(
         f"function calls per message (the loop, start-up and upgrades included): "
@@ -190,7 +196,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--conns", type=int, default=100)
     parser.add_argument("--held", type=int, default=10_000)
-    parser.add_argument("--only", choices=["echo1", "echo100", "memory", "profile"])
+    parser.add_argument(
+        "--window", type=int, default=16, help="messages in flight for echo1w (default 16)"
+    )
+    parser.add_argument(
+        "--profile-conns", type=int, default=None, help="connections under --only profile"
+    )
+    parser.add_argument("--only", choices=["echo1", "echo1w", "echo100", "memory", "profile"])
     args = parser.parse_args()
     exe = build_loadgen()
     import tornado
@@ -203,12 +215,15 @@ def main() -> None:
     print()
     if args.only in (None, "echo1"):
         echo(exe, args.rounds, args.seconds, 1)
+    if args.only in (None, "echo1w"):
+        echo(exe, args.rounds, args.seconds, 1, args.window)
     if args.only in (None, "echo100"):
         echo(exe, args.rounds, args.seconds, args.conns)
     if args.only in (None, "memory"):
         idle_memory(exe, args.held)
     if args.only == "profile":
-        profile(exe, args.seconds, args.conns)
+        conns = args.conns if args.profile_conns is None else args.profile_conns
+        profile(exe, args.seconds, conns, args.window if conns == 1 else 1)
     shutil.rmtree(os.path.dirname(exe), ignore_errors=True)
 
 

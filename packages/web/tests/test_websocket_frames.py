@@ -127,6 +127,40 @@ def test_byte_by_byte_equals_all_at_once() -> None:
     assert whole == ["one", b"x" * 300, Ping(b"ping"), "fragment", CloseReceived(1000, "bye")]
 
 
+@pytest.mark.parametrize("size", [0, 1, 4, 5, 125, 126, 1000, 16384, 16385, 65535])
+def test_one_frame_per_chunk_text_and_binary(size: int) -> None:
+    # The common case (one whole frame per received chunk) at every length encoding.
+    text = ("é" * size)[: size // 2] + "a" * (size - 2 * (size // 2))
+    payload = os.urandom(size)
+    proto = server()
+    assert proto.feed(frame(1, text.encode())) == [text]
+    assert proto.feed(frame(2, payload)) == [payload]
+    peer = client()
+    assert peer.feed(frame(2, payload, mask=False)) == [payload]
+    assert peer.feed(frame(1, text.encode(), mask=False)) == [text]
+
+
+def test_one_frame_per_chunk_still_checked() -> None:
+    assert server().feed(frame(1, b"ok \xff")) == [
+        ProtocolFailure(1007, "text message is not valid UTF-8")
+    ]
+    assert server().feed(frame(2, b"unmasked", mask=False))[0].code == 1002
+    assert client().feed(frame(2, b"masked"))[0].code == 1002
+    assert server(max_message_size=5).feed(frame(2, b"123456"))[0].code == 1009
+    # A whole frame plus the start of the next: the first is delivered, the rest kept.
+    proto = server()
+    data = frame(1, b"first") + frame(1, b"second")
+    assert proto.feed(data[:-3]) == ["first"]
+    assert proto.feed(data[-3:]) == ["second"]
+
+
+def test_frame_split_anywhere_gives_the_same_message() -> None:
+    data = frame(1, "ünïcode ".encode() * 40)
+    for cut in (1, 2, 3, 5, 6, 7, 8, len(data) // 2, len(data) - 1):
+        proto = server()
+        assert proto.feed(data[:cut]) + proto.feed(data[cut:]) == ["ünïcode " * 40], cut
+
+
 def test_large_frame_arriving_in_chunks() -> None:
     payload = os.urandom(300_000)
     data = frame(2, payload)
@@ -285,6 +319,22 @@ def test_server_frames_are_unmasked() -> None:
     assert proto.pong(b"") == b"\x8a\x00"
     assert proto.send_binary(b"x" * 126)[:4] == b"\x82\x7e\x00\x7e"
     assert proto.send_binary(b"x" * 65536)[:10] == b"\x82\x7f" + struct.pack("!Q", 65536)
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
+def test_server_text_frame_layout(size: int) -> None:
+    text = "t" * size
+    if size < 126:
+        head = bytes((0x81, size))
+    elif size < 65536:
+        head = b"\x81\x7e" + struct.pack("!H", size)
+    else:
+        head = b"\x81\x7f" + struct.pack("!Q", size)
+    assert server().send_text(text) == head + text.encode()
+    proto = server()
+    proto.close()
+    with pytest.raises(WebSocketClosedError):
+        proto.send_text(text)
 
 
 def test_client_frames_are_masked_with_fresh_keys() -> None:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import os
 import struct
+import weakref
 from typing import Any
 
 from squall.httpclient import HTTPClientError, HTTPRequest
 from squall.httpserver import HTTPServer
-from squall.iostream import IOStream
+from squall.iostream import IOStream, StreamClosedError
 from squall.netutil import bind_sockets
 from squall.tcpserver import TCPServer
 from squall.testing import AsyncHTTPTestCase, gen_test
@@ -700,3 +702,124 @@ class IOStreamPathTest(AsyncHTTPTestCase):
                 )
             )
         assert caught.exception.code == 403
+
+
+# -- what an upgraded connection keeps, and writes in batches ------------------------------
+
+
+class HandoverHandler(WebSocketHandler):
+    """Records what the request still answers once the connection is a WebSocket."""
+
+    seen: dict[str, Any] = {}
+
+    def prepare(self) -> None:
+        # The HTTP connection object, before the upgrade (a weak reference:
+        # the test checks that the upgraded handler no longer keeps it).
+        HandoverHandler.seen["http"] = weakref.ref(self.request.connection)
+
+    def open(self) -> None:
+        request = self.request
+        seen = HandoverHandler.seen
+        seen["remote_ip"] = request.remote_ip
+        seen["protocol"] = request.protocol
+        seen["context_ip"] = request.connection.context.remote_ip
+        seen["upgrade"] = request.headers["Upgrade"]
+        seen["path"] = request.path
+        seen["certificate"] = request.get_ssl_certificate()
+        late = request.connection.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        seen["late write"] = type(late.exception())
+        try:
+            request.connection.detach()
+        except StreamClosedError:
+            seen["detach again"] = "refused"
+        self.set_header("X-After-Upgrade", "nowhere")  # harmless, goes nowhere
+        seen["written"] = []
+
+    async def on_message(self, message: str | bytes) -> None:  # type: ignore[override]
+        future = self.write_message(message)
+        HandoverHandler.seen["written"].append(await future)
+
+
+class BatchHandler(WebSocketHandler):
+    """Echoes; "close" closes with 4000. Used with several frames in one chunk."""
+
+    def on_message(self, message: str | bytes) -> None:
+        if message == "close":
+            self.close(4000, "batch over")
+        else:
+            self.write_message(message, binary=isinstance(message, bytes))
+
+
+class UpgradedConnectionTest(AsyncHTTPTestCase):
+    def get_app(self) -> Application:
+        return Application([(r"/handover", HandoverHandler), (r"/batch", BatchHandler)])
+
+    def get_httpserver_options(self) -> dict[str, Any]:
+        return {"xheaders": True}
+
+    def tearDown(self) -> None:
+        RawPeer.close_all()
+        self.io_loop.run_sync(lambda: asyncio.sleep(0.02))
+        super().tearDown()
+
+    @gen_test
+    async def test_the_request_answers_without_the_http_connection(self) -> None:
+        HandoverHandler.seen.clear()
+        port = self.get_http_port()
+        conn = await websocket_connect(
+            HTTPRequest(f"ws://127.0.0.1:{port}/handover", headers={"X-Real-Ip": "10.1.2.3"})
+        )
+        conn.write_message("one")
+        assert await conn.read_message() == "one"
+        seen = HandoverHandler.seen
+        # The peer's address (through xheaders), scheme, headers and path stay.
+        assert seen["remote_ip"] == seen["context_ip"] == "10.1.2.3"
+        assert seen["protocol"] == "http"
+        assert (seen["upgrade"], seen["path"]) == ("websocket", "/handover")
+        assert seen["certificate"] is None
+        # HTTP is over on it: writes fail, a second detach is refused.
+        assert seen["late write"] is StreamClosedError
+        assert seen["detach again"] == "refused"
+        # write_message's future resolves (to None) once the frame is handed over.
+        assert seen["written"] == [None]
+        gc.collect()
+        assert seen["http"]() is None, "the upgraded handler still holds the HTTP connection"
+        conn.close()
+        assert await conn.read_message() is None
+
+    @gen_test
+    async def test_remote_ip_without_xheaders_is_the_socket_peer(self) -> None:
+        HandoverHandler.seen.clear()
+        conn = await websocket_connect(f"ws://127.0.0.1:{self.get_http_port()}/handover")
+        conn.write_message("x")
+        assert await conn.read_message() == "x"
+        assert HandoverHandler.seen["remote_ip"] == "127.0.0.1"
+        conn.close()
+
+    @gen_test
+    async def test_write_message_after_close_raises_and_earlier_futures_resolved(self) -> None:
+        HandoverHandler.seen.clear()
+        conn = await websocket_connect(f"ws://127.0.0.1:{self.get_http_port()}/handover")
+        for word in ("a", "b", "c"):
+            conn.write_message(word)
+        assert [await conn.read_message() for _ in range(3)] == ["a", "b", "c"]
+        assert HandoverHandler.seen["written"] == [None, None, None]
+        conn.close()
+        assert await conn.read_message() is None
+        with self.assertRaises(WebSocketClosedError):
+            conn.write_message("after")
+
+    @gen_test
+    async def test_many_frames_in_one_chunk_are_answered_in_order(self) -> None:
+        peer = await RawPeer.open(self.get_http_port(), "/batch")
+        words = [f"message {index}" for index in range(12)]
+        chunk = b"".join(frame(0x1, word.encode()) for word in words)
+        chunk += frame(0x2, b"\x00bin") + frame(0x9, b"pi") + frame(0x1, b"close")
+        peer.send(chunk)  # one write: the server reads it in one piece (or a few)
+        for word in words:
+            assert await peer.read_frame() == (0x81, word.encode())
+        assert await peer.read_frame() == (0x82, b"\x00bin")
+        assert await peer.read_frame() == (0x8A, b"pi")
+        assert await peer.read_close() == (4000, b"batch over")
+        peer.send(frame(0x8, close_payload(4000)))
+        assert await peer.at_eof()

@@ -20,6 +20,11 @@ For squall's own WebSocket layer there is a faster way in:
 :meth:`_TransportStream._deliver_to` turns the stream into a push source
 that calls a function with every piece of received data (no read futures at
 all); reads are then not allowed.
+
+A detached connection may be held for hours (idle WebSockets), so nothing of
+HTTP should stay alive with it: :class:`_Handover` is the small object a
+request's ``connection`` can be swapped for once the stream owns the
+transport (the request still answers ``remote_ip`` and friends through it).
 """
 
 from __future__ import annotations
@@ -31,14 +36,94 @@ from typing import Any
 
 from squall.iostream import BaseIOStream, StreamBufferFullError, StreamClosedError
 
+from ._peer import _peer_context, _PeerContext
+
 __all__: list[str] = []
+
+# The inbox of a stream in push mode: always empty (pushed data never waits),
+# so every such stream shares this one instead of owning a list.
+_PUSHING: list[bytes] = []
+
+
+def _observed(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+class _Handover:
+    """What a request's ``connection`` becomes once its connection was detached.
+
+    HTTP is over on it: :meth:`write_headers` and :meth:`write` return
+    futures failed with :class:`StreamClosedError`, :meth:`finish` and the
+    per-request controls do nothing, :meth:`detach` raises. It keeps only
+    what a request may still read: ``context`` (built on first use, as the
+    server connection does) and the client's TLS certificate.
+    """
+
+    __slots__ = ("_context", "_scheme", "_transport", "_trusted")
+
+    def __init__(
+        self,
+        transport: asyncio.BaseTransport,
+        scheme: str,
+        trusted: frozenset[str],
+        context: _PeerContext | None,
+    ) -> None:
+        self._transport = transport
+        self._scheme = scheme
+        self._trusted = trusted
+        self._context = context
+
+    @property
+    def context(self) -> _PeerContext:
+        """The peer of the connection (address, ``remote_ip``, ``protocol``)."""
+        known = self._context
+        if known is None:
+            address = self._transport.get_extra_info("peername")
+            known = self._context = _peer_context(address, self._scheme, self._trusted)
+        return known
+
+    def _peer_certificate(self, binary_form: bool) -> Any:
+        tls = self._transport.get_extra_info("ssl_object")
+        return None if tls is None else tls.getpeercert(binary_form=binary_form)
+
+    def write_headers(self, start_line: Any, headers: Any, chunk: bytes | None = None) -> Any:
+        return self._refused()
+
+    def write(self, chunk: bytes) -> asyncio.Future[None]:
+        return self._refused()
+
+    def _refused(self) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_exception(StreamClosedError())
+        future.add_done_callback(_observed)
+        return future
+
+    def finish(self) -> None:
+        pass
+
+    def set_close_callback(self, callback: Callable[[], None] | None) -> None:
+        pass
+
+    def set_body_timeout(self, timeout: float) -> None:
+        pass
+
+    def set_max_body_size(self, max_body_size: int) -> None:
+        pass
+
+    def close(self) -> None:
+        """Nothing to close here: the detached stream owns the connection."""
+
+    def detach(self) -> Any:
+        raise StreamClosedError()
 
 
 class _TransportStream(BaseIOStream, asyncio.Protocol):
     """An IOStream-compatible stream over an asyncio transport (see the module docs).
 
     ``early`` is whatever the HTTP layer had received past the request head:
-    it is read (or delivered) first.
+    it is read (or delivered) first. ``done``, when given, is an already
+    resolved future that :meth:`_push` may hand out (shared by many streams).
     """
 
     __slots__ = (
@@ -58,17 +143,16 @@ class _TransportStream(BaseIOStream, asyncio.Protocol):
         read_paused: bool = False,
         write_paused: bool = False,
         max_buffer_size: int | None = None,
+        done: asyncio.Future[None] | None = None,
     ) -> None:
         super().__init__(max_buffer_size=max_buffer_size)
         self._transport = transport
         # Usually empty or one chunk: a list is far smaller than a deque.
-        self._inbox: list[bytes] = []
-        if early:
-            self._inbox.append(early)
+        self._inbox: list[bytes] = [early] if early else []
         self._read_paused = read_paused
         self._write_paused = write_paused
         self._receiver: Callable[[bytes], None] | None = None
-        self._ready: asyncio.Future[None] | None = None
+        self._ready = done
         sock = transport.get_extra_info("socket")
         self._fd = sock.fileno() if sock is not None else 0
 
@@ -225,19 +309,20 @@ class _TransportStream(BaseIOStream, asyncio.Protocol):
             raise RuntimeError("cannot switch to push delivery while a read is pending")
         self._receiver = receiver
         if receiver is None:
+            if self._inbox is _PUSHING:
+                self._inbox = []
             return
         if self._ready is None:
             self._ready = self._loop.create_future()
             self._ready.set_result(None)
         held = self._consume(len(self._rbuf) - self._rpos)
-        inbox = self._inbox
         eof = False
-        for chunk in inbox:
+        for chunk in self._inbox:
             if chunk:
                 held += chunk
             else:
                 eof = True
-        inbox.clear()
+        self._inbox = _PUSHING
         if self._read_paused and not self._closed:
             self._read_paused = False
             self._transport.resume_reading()
@@ -264,6 +349,11 @@ class _TransportStream(BaseIOStream, asyncio.Protocol):
             waiting = self._wfuts = []
         waiting.append((0, future))
         return future
+
+    def _settled(self) -> asyncio.Future[None] | None:
+        """The shared resolved future :meth:`_push` returns, or None while writers
+        must wait (or before :meth:`_deliver_to`)."""
+        return None if self._write_paused or self._closed else self._ready
 
     def _pause_delivery(self) -> None:
         """Stop reading from the peer (back-pressure in push mode)."""

@@ -46,7 +46,7 @@ from squall.httputil._callable import _run_request_callback
 from squall.iostream import StreamClosedError
 from squall.log import app_log, gen_log
 
-from ._detached import _TransportStream
+from ._detached import _Handover, _TransportStream
 from ._peer import _peer_context, _PeerContext, _resolve_forwarded
 
 if TYPE_CHECKING:
@@ -241,6 +241,10 @@ class _Exchange(HTTPConnection):
     def finish(self) -> None:
         self._conn.finish()
 
+    def _handover(self) -> _Handover:
+        conn = self._conn
+        return _Handover(conn._transport, conn._scheme(), conn._settings.trusted, self.context)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
 
@@ -339,9 +343,19 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         if context is None:
             transport = self._transport
             address = transport.get_extra_info("peername") if transport is not None else None
-            protocol = "https" if self._tls else (self._settings.protocol or "http")
-            context = self._context = _peer_context(address, protocol, self._settings.trusted)
+            context = self._context = _peer_context(address, self._scheme(), self._settings.trusted)
         return context
+
+    def _scheme(self) -> str:
+        return "https" if self._tls else (self._settings.protocol or "http")
+
+    def _handover(self) -> _Handover:
+        """What the request's ``connection`` may be swapped for after :meth:`detach`.
+
+        A detached connection can live for hours; the request then need not
+        keep this object (and through it the codec) alive.
+        """
+        return _Handover(self._transport, self._scheme(), self._settings.trusted, self._context)
 
     def _peer_certificate(self, binary_form: bool) -> Any:
         """The client's certificate, for :meth:`HTTPServerRequest.get_ssl_certificate`."""
@@ -835,6 +849,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             read_paused=self._read_paused,
             write_paused=waiter is not None,
             max_buffer_size=self._settings.max_buffer_size,
+            done=self._registry.done,
         )
         transport.set_protocol(stream)
         self._state = _GONE
@@ -843,6 +858,12 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._write_done = True
         self._close_callback = None
         self._message = None
+        # HTTP is over here: let go of the codec (and the request head it
+        # holds) and of the request; only the answers of context stay.
+        del self._reader, self._writer
+        self._request_line = None
+        self._headers = None
+        self._exchange = self
         if waiter is not None and not waiter.done():
             # Writes through this connection are over; the stream has its own
             # flow control from here.

@@ -37,6 +37,8 @@ from ._protocol import _H1ServerProtocol, _Registry, _Settings
 __all__ = ["HTTPServer"]
 
 _MiB = 1024 * 1024
+# The most one socket read takes at once (below the usual mmap threshold).
+_RECEIVE_SIZE = 65536
 
 
 def _handshake_done(task: asyncio.Future[Any]) -> None:
@@ -227,7 +229,11 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
                 # The selector loop's own constructor: no task, no extra round
                 # trip through the loop before the first byte is read.
                 conn.setblocking(False)
-                make(conn, protocol, extra={"peername": address})
+                transport = make(conn, protocol, extra={"peername": address})
+                # Every read of this transport allocates max_size bytes first
+                # (256 KiB by default): past glibc's mmap threshold, that is an
+                # mmap and a munmap per received chunk, tens of microseconds.
+                transport.max_size = _RECEIVE_SIZE
                 return
             context: ssl.SSLContext | None = None
         else:

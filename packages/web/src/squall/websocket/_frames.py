@@ -185,7 +185,6 @@ class WebSocketProtocol:
         "_message",
         "_parts",
         "_size",
-        "_squeezed",
         "_text",
         "_wanted",
         "close_received",
@@ -201,17 +200,18 @@ class WebSocketProtocol:
         self._client = client
         self._limit = _UNLIMITED if max_message_size is None else max_message_size
         self._deflater = deflater
-        # Unparsed input: pieces and their total, joined only once enough
-        # has arrived for the frame being waited for (no quadratic copying).
-        self._backlog: list[bytes] = []
+        # Unparsed input (None when there is none): pieces and their total,
+        # joined only once enough has arrived for the frame being waited for
+        # (no quadratic copying).
+        self._backlog: list[bytes] | None = None
         self._held = 0
         self._wanted = 2
-        # The fragmented message in progress: opcode (0 for none), pieces
-        # (str for text, already validated), size so far, compressed or not.
+        # The fragmented message in progress: its opcode (0 for none) with
+        # the RSV1 bit when compressed, pieces (str for text, already
+        # validated; None until a second piece), size so far.
         self._message = 0
-        self._parts: list[Any] = []
+        self._parts: list[Any] | None = None
         self._size = 0
-        self._squeezed = False
         self._text: Any = None
         #: Whether our close frame went out / the peer's arrived (or it failed).
         self.close_sent = False
@@ -233,15 +233,19 @@ class WebSocketProtocol:
         """Take received bytes; return the messages and control events they complete."""
         if self.close_received or not data:
             return []
-        held = self._held + len(data)
-        if held < self._wanted:
-            self._backlog.append(data)
-            self._held = held
-            return []
-        if self._backlog:
-            self._backlog.append(data)
-            data = b"".join(self._backlog)
-            self._backlog = []
+        waiting = self._backlog
+        if waiting is not None:
+            waiting.append(data)
+            held = self._held + len(data)
+            if held < self._wanted:
+                self._held = held
+                return []
+            data = b"".join(waiting)
+            self._backlog = None
+        elif not self._message and len(data) > 5:
+            whole = self._single(data)
+            if whole is not None:
+                return whole
         events: list[WebSocketEvent] = []
         try:
             rest = self._parse(data, events)
@@ -250,15 +254,57 @@ class WebSocketProtocol:
             events.append(ProtocolFailure(failure.code, failure.reason))
             return events
         if rest:
-            self._backlog.append(rest)
-        self._held = len(rest)
+            self._backlog = [rest]
+            self._held = len(rest)
+        else:
+            self._held = 0
         return events
+
+    def _single(self, data: bytes) -> list[WebSocketEvent] | None:
+        """The usual chunk: exactly one whole, unfragmented, uncompressed data frame
+        shorter than 64 KiB, correctly masked. Anything else (None) takes :meth:`_parse`.
+        """
+        first = data[0]
+        if first != _FIN | _TEXT and first != _FIN | _BINARY:
+            return None
+        client = self._client
+        # The length byte with the mask bit the peer must have set taken out:
+        # a wrongly (un)masked frame reads as 128 or more and goes the long way.
+        size = data[1] if client else data[1] ^ _MASKED
+        start = 2 if client else 6
+        if size == 126:
+            size = (data[2] << 8) | data[3]
+            start += 2
+        elif size > 126:
+            return None
+        if start + size != len(data) or size > self._limit:
+            return None
+        if client:
+            payload = data[start:]
+        elif size > _PIECE:
+            payload = mask_payload(data[start - 4 : start], data[start:])
+        elif size:
+            # mask_payload's small case, inline: one XOR of two big integers.
+            keys = data[start - 4 : start] * ((size >> 2) + 1)
+            if len(keys) != size:
+                keys = keys[:size]
+            payload = (
+                int.from_bytes(data[start:], "little") ^ int.from_bytes(keys, "little")
+            ).to_bytes(size, "little")
+        else:
+            payload = b""
+        if first == _FIN | _BINARY:
+            return [payload]
+        try:
+            return [payload.decode("utf-8")]
+        except UnicodeDecodeError:
+            return None  # the long way names the failure
 
     def _stop(self) -> None:
         self.close_received = True
-        self._backlog = []
+        self._backlog = None
         self._held = 0
-        self._parts = []
+        self._parts = None
         self._text = None
 
     def _parse(self, buf: bytes, events: list[WebSocketEvent]) -> bytes:
@@ -290,7 +336,15 @@ class WebSocketProtocol:
                 if size >> 63:
                     raise _Fail(1002, "frame length has its top bit set")
             opcode = first & 0x0F
-            self._check_head(first, opcode, size, bool(second & _MASKED) is server)
+            if (
+                (first == _FIN | _TEXT or first == _FIN | _BINARY)
+                and bool(second & _MASKED) is server
+                and not self._message
+                and size <= self._limit
+            ):
+                pass  # a plain whole message: nothing in the head can be wrong
+            else:
+                self._check_head(first, opcode, size, bool(second & _MASKED) is server)
             key = None
             if second & _MASKED:
                 key = buf[start : start + 4]
@@ -344,7 +398,7 @@ class WebSocketProtocol:
             if first & _RSV1:
                 raise _Fail(1002, "RSV1 set on a continuation frame")
             total = self._size + size
-            compressed = self._squeezed
+            compressed = bool(self._message & _RSV1)
         else:
             if self._message:
                 raise _Fail(1002, "new message before the fragmented one ended")
@@ -388,11 +442,10 @@ class WebSocketProtocol:
         """A data frame that is compressed or part of a fragmented message."""
         last = bool(first & _FIN)
         if opcode != _CONTINUATION:
-            self._message = opcode
-            self._squeezed = bool(first & _RSV1)
+            self._message = opcode | (first & _RSV1)
             self._size = 0
             self._text = _utf8_decoder() if opcode == _TEXT else None
-        if self._squeezed:
+        if self._message & _RSV1:
             assert self._deflater is not None
             room = self._limit - self._size
             try:
@@ -411,15 +464,18 @@ class WebSocketProtocol:
                 raise _Fail(1007, "text message is not valid UTF-8") from None
         else:
             piece = payload
+        parts = self._parts
         if not last:
             if piece:
-                self._parts.append(piece)
+                if parts is None:
+                    self._parts = [piece]
+                else:
+                    parts.append(piece)
             return
-        parts = self._parts
-        if parts:
+        if parts is not None:
             parts.append(piece)
             piece = ("" if decoder is not None else b"").join(parts)
-            self._parts = []
+            self._parts = None
         events.append(piece)
         self._message = 0
         self._text = None
@@ -458,6 +514,12 @@ class WebSocketProtocol:
             WebSocketClosedError: after :meth:`close`.
         """
         payload = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        size = len(payload)
+        if size < 65536 and self._deflater is None and not self._client and not self.close_sent:
+            # A server's plain frame: just the head in front.
+            if size < 126:
+                return bytes((_FIN | _TEXT, size)) + payload
+            return _SHORT.pack(_FIN | _TEXT, 126, size) + payload
         return self._message_frame(_TEXT, payload)
 
     def send_binary(self, data: bytes | bytearray | memoryview) -> bytes:

@@ -14,6 +14,7 @@ import asyncio
 from typing import Any
 from urllib.parse import urlsplit
 
+from squall.httputil import HTTPHeaders
 from squall.iostream import StreamClosedError
 from squall.web import RequestHandler
 
@@ -25,6 +26,28 @@ from ._session import _Session
 __all__ = ["WebSocketHandler"]
 
 _DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
+
+
+class _AfterTheAnswer(HTTPHeaders):
+    """Response headers of a handler whose 101 went out: always empty, writes go nowhere.
+
+    One instance serves every upgraded handler (``set_header`` after the
+    upgrade could not reach the client anyway).
+    """
+
+    __slots__ = ()
+
+    def __setitem__(self, name: str, value: str) -> None:
+        pass
+
+    def add(self, name: str, value: str) -> None:
+        pass
+
+
+_SPENT_HEADERS = _AfterTheAnswer()
+# The body of an upgraded handler: write() refuses after finish(), so this
+# shared list is never filled.
+_NO_BODY: list[bytes] = []
 
 
 def _done() -> asyncio.Future[None]:
@@ -63,14 +86,17 @@ class WebSocketHandler(RequestHandler):
     the connection with code 1009).
     """
 
+    # Class-level defaults, shadowed per instance only once they change:
+    # every attribute an idle connection does not store is memory saved.
+    #: The live connection once upgraded (None before, and after it ended).
+    ws_connection: _Session | None = None
+    #: The code and reason of the client's close frame (None if it sent none).
+    close_code: int | None = None
+    close_reason: str | None = None
+    _subprotocol: str | None = None
+    _nodelay: bool | None = None
+
     def __init__(self, application: Any, request: Any, **kwargs: Any) -> None:
-        #: The live connection once upgraded (None before, and after it ended).
-        self.ws_connection: _Session | None = None
-        #: The code and reason of the client's close frame (None if it sent none).
-        self.close_code: int | None = None
-        self.close_reason: str | None = None
-        self._subprotocol: str | None = None
-        self._nodelay: bool | None = None
         super().__init__(application, request, **kwargs)
 
     # -- the upgrade -----------------------------------------------------------------
@@ -115,6 +141,7 @@ class WebSocketHandler(RequestHandler):
             stream = self.detach()
         except StreamClosedError:
             return _done()
+        self._shed_http()
         session = self.ws_connection = _Session(
             self,
             WebSocketProtocol(False, self.max_message_size, deflater),
@@ -136,6 +163,21 @@ class WebSocketHandler(RequestHandler):
             return opened
         session.release()
         return _done()
+
+    def _shed_http(self) -> None:
+        """After the 101, let go of what only HTTP needed: the connection may stay open for hours.
+
+        The request keeps its headers, body and the peer's address (through
+        a small stand-in for its ``connection``, where the HTTP server
+        offers one); the answer's headers are gone with the answer.
+        """
+        request = self.request
+        handover = getattr(request.connection, "_handover", None)
+        if handover is not None:
+            request.connection = request.server_connection = handover()
+        self._headers = _SPENT_HEADERS
+        self._chunks = _NO_BODY
+        self._transforms = None
 
     # -- settings ----------------------------------------------------------------------
 

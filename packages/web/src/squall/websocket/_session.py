@@ -14,7 +14,10 @@ reports to an *owner* (a :class:`~squall.websocket.WebSocketHandler` or a
 How bytes come in depends on the stream. The server's fast path detaches
 a stream with a push mode (``_deliver_to``): each received chunk is handed to
 :meth:`_Session.ingest` as it arrives and frames go out with ``_push``, without
-a read future or a write future per message. Any other
+a read future or a write future per message. When one chunk completes several
+messages, what the owner sends while handling them is gathered and written
+at once after the last (one ``send`` system call instead of one per
+message), unless the transport is already asking writers to wait. Any other
 :class:`~squall.iostream.BaseIOStream` (the server's IOStream path, the client)
 is read by a small loop of partial reads.
 
@@ -49,6 +52,7 @@ __all__: list[str] = []
 #: Seconds a close frame waits for its answer (and a client for the TCP close).
 _CLOSE_WAIT = 5.0
 _READ_SIZE = 65536
+_UNSAID: tuple[None, None] = (None, None)
 
 
 class _Owner(Protocol):
@@ -73,15 +77,14 @@ class _Session:
 
     __slots__ = (
         "_backlog",
-        "_code",
+        "_cork",
         "_gone",
         "_heard",
         "_interval",
-        "_loop",
         "_owner",
+        "_parting",
         "_pushing",
-        "_reason",
-        "_send",
+        "_settled",
         "_timeout",
         "_timer",
         "_waker",
@@ -100,13 +103,12 @@ class _Session:
         self._owner = owner
         self.protocol = protocol
         self.stream = stream
-        self._loop = asyncio.get_running_loop()
         # Events received while the owner is busy (or not open yet); None
         # when they can go straight through.
         self._backlog: list[WebSocketEvent] | None = []
         self._gone = False
-        self._code: int | None = None
-        self._reason: str | None = None
+        # The code and reason of the peer's close frame (None: none came).
+        self._parting: tuple[int | None, str | None] = _UNSAID
         self._heard = False
         self._timer: asyncio.TimerHandle | None = None
         self._waker: asyncio.Future[None] | None = None
@@ -123,9 +125,10 @@ class _Session:
         self._timeout = timeout
         # The server's fast path hands over a stream with a push mode.
         self._pushing = hasattr(stream, "_deliver_to")
-        self._send: Callable[[bytes], asyncio.Future[None]] = (
-            stream._push if self._pushing else stream.write
-        )
+        # Frames held back while a batch of messages is dispatched, and the
+        # (resolved) future their writes return; None outside a batch.
+        self._cork: list[bytes] | None = None
+        self._settled: asyncio.Future[None] | None = None
 
     # -- starting --------------------------------------------------------------
 
@@ -139,7 +142,7 @@ class _Session:
             task = asyncio.ensure_future(self._pump())
             task.add_done_callback(_swallow)
         if self._interval and not self._gone:
-            self._timer = self._loop.call_later(self._interval, self._tick)
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._tick)
 
     def release(self) -> None:
         """Let held events through to the owner (after ``open()``)."""
@@ -148,7 +151,9 @@ class _Session:
             return
         self._backlog = None
         self._resume()
-        if held:
+        if len(held) > 1 and self._pushing:
+            self._batch(held)
+        elif held:
             self._dispatch(held, 0)
 
     def hold_until(self, pending: Awaitable[Any]) -> None:
@@ -183,7 +188,7 @@ class _Session:
         if self._pushing:
             self.stream._pause_delivery()
         elif self._waker is None:
-            self._waker = self._loop.create_future()
+            self._waker = asyncio.get_running_loop().create_future()
 
     def _resume(self) -> None:
         if self._pushing:
@@ -201,8 +206,23 @@ class _Session:
             held = self._backlog
             if held is not None:
                 held.extend(events)
+            elif len(events) > 1 and self._pushing:
+                self._batch(events)
             else:
                 self._dispatch(events, 0)
+
+    def _batch(self, events: list[WebSocketEvent]) -> None:
+        """:meth:`_dispatch` several events, gathering what the owner writes meanwhile."""
+        settled = self.stream._settled() if self._cork is None else None
+        if settled is None:
+            self._dispatch(events, 0)
+            return
+        self._settled = settled
+        self._cork = []
+        try:
+            self._dispatch(events, 0)
+        finally:
+            self._uncork()
 
     def _dispatch(self, events: list[WebSocketEvent], index: int) -> None:
         deliver = self._owner.on_message
@@ -225,6 +245,16 @@ class _Session:
                     return
             else:
                 self._control(event)
+
+    def _uncork(self) -> None:
+        """Write what the batch produced, in one piece."""
+        held, self._cork = self._cork, None
+        self._settled = None
+        if held and not self._gone:
+            try:
+                self.stream._push(held[0] if len(held) == 1 else b"".join(held))
+            except StreamClosedError:
+                pass
 
     def _after_message(self, future: asyncio.Future[Any]) -> None:
         failure = None if future.cancelled() else future.exception()
@@ -252,7 +282,7 @@ class _Session:
             self._owner.on_pong(event.data)  # type: ignore[union-attr]
         elif kind is CloseReceived:
             closing: CloseReceived = event  # type: ignore[assignment]
-            self._code, self._reason = closing.code, closing.reason
+            self._parting = (closing.code, closing.reason)
             self._write_quietly(protocol.close(closing.code))
             if protocol._client:
                 self._arm(_CLOSE_WAIT, self._drop)
@@ -268,19 +298,28 @@ class _Session:
 
     def send(self, message: str | bytes | dict[str, Any], binary: bool) -> asyncio.Future[None]:
         """Frame and send one message; see :meth:`WebSocketHandler.write_message`."""
-        protocol = self.protocol
         if self._gone:
             raise WebSocketClosedError("the WebSocket connection is closed")
-        if isinstance(message, dict):
-            message = json_encode(message)
-        if binary:
-            if isinstance(message, str):
-                message = message.encode("utf-8")
-            frame = protocol.send_binary(message)
-        else:
+        protocol = self.protocol
+        if type(message) is str and not binary:
             frame = protocol.send_text(message)
+        else:
+            if isinstance(message, dict):
+                message = json_encode(message)
+            if binary:
+                if isinstance(message, str):
+                    message = message.encode("utf-8")
+                frame = protocol.send_binary(message)
+            else:
+                frame = protocol.send_text(message)
+        cork = self._cork
+        if cork is not None:
+            cork.append(frame)
+            return self._settled  # type: ignore[return-value]
         try:
-            return self._send(frame)
+            if self._pushing:
+                return self.stream._push(frame)  # type: ignore[no-any-return]
+            return self.stream.write(frame)  # type: ignore[no-any-return]
         except StreamClosedError:
             raise WebSocketClosedError("the WebSocket connection is closed") from None
 
@@ -293,10 +332,16 @@ class _Session:
     def _write_quietly(self, frame: bytes) -> None:
         if not frame or self._gone:
             return
+        cork = self._cork
+        if cork is not None:
+            cork.append(frame)
+            return
         try:
-            self._send(frame).add_done_callback(_swallow)
+            written = self.stream._push(frame) if self._pushing else self.stream.write(frame)
         except StreamClosedError:
-            pass
+            return
+        if not written.done():
+            written.add_done_callback(_swallow)
 
     # -- keep-alive ------------------------------------------------------------
 
@@ -304,7 +349,7 @@ class _Session:
         timer = self._timer
         if timer is not None:
             timer.cancel()
-        self._timer = self._loop.call_later(delay, action)
+        self._timer = asyncio.get_running_loop().call_later(delay, action)
 
     def _tick(self) -> None:
         """Every ``ping_interval``: ping, then check within ``ping_timeout`` that the peer spoke."""
@@ -348,6 +393,8 @@ class _Session:
         """Close the stream (what was written is still sent); :meth:`_lost` follows."""
         self._timer = None
         if not self._gone:
+            if self._cork:
+                self._uncork()
             self.stream.close()
 
     def abort(self) -> None:
@@ -365,9 +412,10 @@ class _Session:
         if waker is not None and not waker.done():
             waker.set_result(None)
         self._backlog = None
+        self._cork = None
         owner = self._owner
         try:
-            owner._ws_closed(self._code, self._reason)
+            owner._ws_closed(*self._parting)
         except Exception as exc:
             try:
                 owner.log_exception(type(exc), exc, exc.__traceback__)
