@@ -344,7 +344,12 @@ class Guide:
         )
 
     def nginx(self, conf: str) -> int | None:
-        """Start nginx on ``conf`` (an http{} config); returns its pid, None without nginx."""
+        """Start nginx on ``conf`` after ``nginx -t`` accepts it; its pid, or None without nginx.
+
+        Temporary-file paths go into the ``http`` block; ``pid``, ``daemon``
+        and the error log are given on the command line, so ``conf`` must not
+        set them.
+        """
         binary = shutil.which("nginx") or (
             "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None
         )
@@ -365,15 +370,16 @@ class Guide:
         path = prefix / "nginx.conf"
         path.write_text(conf)
         globals_ = f"daemon off; pid {prefix / 'nginx.pid'};"
+        flags = ["-p", str(prefix), "-c", str(path), "-e", str(prefix / "logs" / "error.log")]
         check = subprocess.run(
-            [binary, "-t", "-p", str(prefix), "-c", str(path), "-g", globals_],
+            [binary, "-t", *flags, "-g", globals_],
             capture_output=True,
             text=True,
             timeout=30,
             check=False,
         )
         assert check.returncode == 0, check.stderr
-        process = self._spawn([binary, "-p", str(prefix), "-c", str(path), "-g", globals_])
+        process = self._spawn([binary, *flags, "-g", globals_])
         return process.pid
 
     def close(self) -> None:
