@@ -419,7 +419,7 @@ def run_page(page: Path, workdir: Path) -> int:
                 target.write_text(chunk.text, encoding="utf-8")
                 guide.blocks[chunk.caption] = chunk.text
             if chunk.kind == "file":
-                counts["file"] += 1
+                counts["file"] += chunk.caption is not None
                 continue
             print(f"  {chunk.kind:5} {where}", flush=True)
             code = compile(chunk.text, f"{where} ({chunk.kind})", "exec")
