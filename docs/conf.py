@@ -16,9 +16,10 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True
 autodoc_default_options = {"members": True, "undoc-members": True, "show-inheritance": True}
-html_theme = "alabaster"
+html_theme = "furo"
+html_title = f"squall {release}"
 html_static_path: list[str] = []
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "**/_build"]
 nitpicky = True
 # Standard-library and typing names cannot be resolved offline (no intersphinx).
 _STDLIB = (
