@@ -253,8 +253,10 @@ class Hub:
         """Send ``message`` to every subscriber of ``channel``.
 
         ``message`` is a ``str``, ``bytes`` or a JSON-able value (anything
-        else raises ``TypeError``). Returns how many subscribers the broker
-        handed it to (a count, not an acknowledgement). Raises
+        else raises ``TypeError``). Returns how many receivers it was
+        handed to, a count and not an acknowledgement: local receivers on a
+        :class:`~squall.pubsub.LocalHub`, subscribed hubs (one connection
+        each, whatever their local receivers) on Redis. Raises
         :class:`HubUnavailableError` when the message could not be sent, and
         :class:`HubClosedError` after :meth:`~squall.pubsub.Hub.close`.
         """

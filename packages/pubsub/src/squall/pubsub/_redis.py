@@ -178,6 +178,10 @@ class RedisHub(Hub):
                 if self._link is link:
                     self._resync = True
                     app_log.warning("pubsub: lost the link to Redis (%s); reconnecting", exc)
+            except Exception:
+                if self._link is link:
+                    self._resync = True
+                app_log.exception("pubsub: the Redis subscription link failed; reconnecting")
             finally:
                 self._link = None
                 self._live.clear()
