@@ -285,3 +285,16 @@ async def test_broadcaster() -> None:
     assert len(fanout) == 0
     fanout.close()
     assert hub.channels() == []
+
+
+async def test_one_reader_per_subscription() -> None:
+    hub = LocalHub()
+    sub = hub.subscribe("c")
+    first = asyncio.ensure_future(sub.get())
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="already waiting"):
+        await sub.get()
+    await hub.publish("c", "x")
+    assert (await first).data == "x"
+    async with LocalHub() as typed:
+        assert isinstance(typed, LocalHub)

@@ -15,7 +15,7 @@ import inspect
 from collections import deque
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from squall.log import app_log
 
@@ -94,6 +94,9 @@ class Subscription:
     messages that were kept. A slow consumer therefore never holds the
     publisher back and always learns what it missed.
 
+    One task at a time reads a subscription (a second concurrent reader
+    gets ``RuntimeError``); give each consumer its own subscription.
+
     Leave with :meth:`aclose` (or ``close()``), or use it as an
     ``async with`` block, which also waits for the subscription to be
     active at the broker (:meth:`ready`). After closing, iteration stops.
@@ -147,6 +150,8 @@ class Subscription:
                 return self._queue.popleft()
             if not self._open:
                 raise StopAsyncIteration
+            if self._wakeup is not None:
+                raise RuntimeError("another task is already waiting on this subscription")
             self._wakeup = asyncio.get_running_loop().create_future()
             try:
                 await self._wakeup
@@ -225,6 +230,7 @@ class Listener:
 
 
 _Receiver = Subscription | Listener
+_HubT = TypeVar("_HubT", bound="Hub")
 
 
 class Hub:
@@ -304,7 +310,7 @@ class Hub:
                     receiver._active = False
         await self._shutdown()
 
-    async def __aenter__(self) -> Hub:
+    async def __aenter__(self: _HubT) -> _HubT:
         return self
 
     async def __aexit__(
