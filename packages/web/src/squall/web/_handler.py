@@ -553,11 +553,11 @@ class RequestHandler:
         if self._finished:
             raise RuntimeError("write() after finish()")
         given: Any = chunk
-        if isinstance(given, bytes):
-            self._chunks.append(given)
-            return
         if isinstance(given, str):
             self._chunks.append(given.encode("utf-8"))
+            return
+        if isinstance(given, bytes):
+            self._chunks.append(given)
             return
         if isinstance(given, dict):
             self.set_header("Content-Type", _JSON)
@@ -1130,8 +1130,11 @@ class RequestHandler:
 
     def compute_etag(self) -> str | None:
         """The ``Etag`` for the body written so far (a SHA-1 digest); ``None`` for none."""
+        pieces = self._chunks
+        if len(pieces) == 1:
+            return f'"{hashlib.sha1(pieces[0]).hexdigest()}"'
         digest = hashlib.sha1()
-        for piece in self._chunks:
+        for piece in pieces:
             digest.update(piece)
         return f'"{digest.hexdigest()}"'
 
