@@ -143,6 +143,44 @@ def test_path_matches_without_groups_gives_no_arguments() -> None:
     assert PathMatches("/plain").match(fake_request("/plain")) == {}
 
 
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "/",
+        "/plain",
+        r"^/anchored$",
+        r"/dot\.escaped",
+        "/dot.any",
+        "/50%",
+        r"/dollar\$",
+        "/a b",
+        "/caf\u00e9",
+        r"/oauth/(?:authorize|authenticate)",
+        r"/paren\(x\)",
+        "/a|/b",
+        "/x+",
+        "/[xy]",
+        re.compile("/Case", re.IGNORECASE),
+        re.compile("/multi$", re.MULTILINE),
+    ],
+)
+def test_path_matches_plain_text_patterns_agree_with_the_regex(
+    pattern: str | re.Pattern[str],
+) -> None:
+    # Plain-text patterns are compared as strings, not run as regexes: the
+    # answers must be the regex's own, "$" before a final newline included.
+    matcher = PathMatches(pattern)
+    paths = ["/", "/\n", "/plain", "/plain\n", "/plainer", "/anchored", "/dot.escaped"]
+    paths += ["/dotxescaped", "/dot.any", "/dotXany", "/50%", "/dollar$", "/a b", "/caf\u00e9"]
+    paths += ["/oauth/authorize", "/oauth/%s", "/paren(x)", "/a", "/b", "/xx", "/y", "/case"]
+    paths += ["/CASE", "/multi", "/multi\nmore", "", "//"]
+    for path in paths:
+        request = HTTPServerRequest("GET", "/")
+        request.path = path
+        expected = {} if matcher.regex.match(path) else None
+        assert matcher.match(request) == expected, path
+
+
 def test_path_reverse_escapes_arguments() -> None:
     matcher = PathMatches(r"/file/([^/]+)/(\d+)$")
     assert matcher.reverse("a b/c?&", 7) == "/file/a%20b/c%3F%26/7"

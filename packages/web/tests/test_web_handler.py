@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime
 import gzip
+import hashlib
 import json
+import time
 from typing import Any
 
+from squall.httputil import HTTPHeaders, HTTPServerRequest, ResponseStartLine, format_timestamp
 from squall.testing import AsyncHTTPTestCase
 from squall.web import (
     Application,
@@ -420,3 +423,111 @@ class TestChunkedTransform(AsyncHTTPTestCase):
         response = self.fetch("/big")
         assert response.headers["Content-Length"] == "2000"
         assert "Transfer-Encoding" not in response.headers
+
+
+# -- the synchronous path, driven in-process (no server, a patched clock) --------------
+
+
+class _Recorder:
+    """A connection that keeps what a handler sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[ResponseStartLine, HTTPHeaders, bytes | None]] = []
+        self.finished = 0
+
+    def write_headers(
+        self, start_line: ResponseStartLine, headers: HTTPHeaders, chunk: bytes | None = None
+    ) -> None:
+        self.sent.append((start_line, headers, chunk))
+
+    def finish(self) -> None:
+        self.finished += 1
+
+
+def _serve(
+    app: Application, path: str = "/", method: str = "GET", **fields: str
+) -> tuple[ResponseStartLine, HTTPHeaders, bytes | None]:
+    connection = _Recorder()
+    request = HTTPServerRequest(
+        method, path, "HTTP/1.1", headers=HTTPHeaders(fields), connection=connection
+    )
+    assert app(request) is None  # a synchronous handler finishes within the call
+    assert connection.finished == 1 and len(connection.sent) == 1
+    return connection.sent[0]
+
+
+class HelloHandler(RequestHandler):
+    def get(self) -> None:
+        self.write("Hello, world")
+
+    def post(self) -> None:
+        self.write("posted")
+
+
+def test_date_header_follows_the_clock_across_seconds(monkeypatch: Any) -> None:
+    app = Application([(r"/", HelloHandler)])
+    start = 1_700_000_000.25
+    for now in (start, start + 0.5, start + 0.75, start + 1.0, start + 61.9, start - 3600.0):
+        monkeypatch.setattr(time, "time", lambda now=now: now)
+        headers = _serve(app)[1]
+        assert headers["Date"] == format_timestamp(now), now
+
+
+def test_default_headers_of_a_plain_get() -> None:
+    line, headers, body = _serve(Application([(r"/", HelloHandler)]))
+    assert (line.version, line.code, line.reason) == ("HTTP/1.1", 200, "OK")
+    assert body == b"Hello, world"
+    assert headers["Content-Length"] == "12"
+    assert headers["Content-Type"] == "text/html; charset=UTF-8"
+    assert headers["Server"].startswith("Squall")
+    assert headers["Etag"] == f'"{hashlib.sha1(b"Hello, world").hexdigest()}"'
+    posted = _serve(Application([(r"/", HelloHandler)]), method="POST")[1]
+    assert "Etag" not in posted and posted["Content-Length"] == "6"
+
+
+class ReasonHandler(RequestHandler):
+    def get(self) -> None:
+        code = int(self.get_argument("code"))
+        self.set_status(code, self.get_argument("reason", None))
+
+
+def test_status_line_carries_standard_and_custom_reasons() -> None:
+    app = Application([(r"/", ReasonHandler)])
+    assert _serve(app, "/?code=200&reason=Fine")[0].reason == "Fine"
+    assert _serve(app, "/?code=200")[0].reason == "OK"
+    assert _serve(app, "/?code=404")[0][1:] == (404, "Not Found")
+    assert _serve(app, "/?code=299")[0][1:] == (299, "Unknown")
+
+
+class AlwaysFreshHandler(HelloHandler):
+    def check_etag_header(self) -> bool:
+        return True
+
+
+def test_an_overridden_check_etag_header_is_asked_without_if_none_match() -> None:
+    line, headers, body = _serve(Application([(r"/", AlwaysFreshHandler)]))
+    assert (line.code, line.reason, body) == (304, "Not Modified", None)
+    assert "Content-Type" not in headers and "Content-Length" not in headers
+
+
+class InitializeHandler(RequestHandler):
+    def initialize(self, **kwargs: Any) -> None:
+        self.given = kwargs
+
+    def get(self, *args: str, **kwargs: str) -> None:
+        self.write({"init": self.given, "args": list(args), "kwargs": kwargs})
+
+
+def test_initialize_and_verb_arguments_with_and_without_values() -> None:
+    app = Application(
+        [
+            (r"/bare", InitializeHandler),
+            (r"/kw", InitializeHandler, {"x": 1}),
+            (r"/pos/(\w+)", InitializeHandler),
+            (r"/named/(?P<name>\w+)", InitializeHandler),
+        ]
+    )
+    assert json.loads(_serve(app, "/bare")[2] or b"") == {"init": {}, "args": [], "kwargs": {}}
+    assert json.loads(_serve(app, "/kw")[2] or b"")["init"] == {"x": 1}
+    assert json.loads(_serve(app, "/pos/a")[2] or b"")["args"] == ["a"]
+    assert json.loads(_serve(app, "/named/b")[2] or b"")["kwargs"] == {"name": "b"}

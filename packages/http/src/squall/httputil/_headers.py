@@ -80,7 +80,7 @@ class HTTPHeaders(MutableMapping[str, str]):
         """Add one more value for ``name``, keeping the ones already there."""
         if not isinstance(value, str):
             raise TypeError(f"header value must be str, not {type(value).__name__}")
-        key = _canonical(name)
+        key = _canonical_names.get(name) or _canonical(name)
         self._last = key
         earlier = self._joined.get(key)
         if earlier is None:
@@ -169,18 +169,21 @@ class HTTPHeaders(MutableMapping[str, str]):
 
     # -- the mapping interface ------------------------------------------------
 
+    # The mapping methods look the name up in the cache themselves: a call
+    # of _canonical only for a name never seen before.
+
     def __getitem__(self, name: str) -> str:
-        return self._joined[_canonical(name)]
+        return self._joined[_canonical_names.get(name) or _canonical(name)]
 
     def __setitem__(self, name: str, value: str) -> None:
-        key = _canonical(name)
+        key = _canonical_names.get(name) or _canonical(name)
         self._joined[key] = value
         if self._lists:
             self._lists.pop(key, None)
         self._last = key
 
     def __delitem__(self, name: str) -> None:
-        key = _canonical(name)
+        key = _canonical_names.get(name) or _canonical(name)
         del self._joined[key]
         if self._lists:
             self._lists.pop(key, None)
@@ -188,11 +191,14 @@ class HTTPHeaders(MutableMapping[str, str]):
             self._last = None
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and _canonical(name) in self._joined
+        return (
+            isinstance(name, str)
+            and (_canonical_names.get(name) or _canonical(name)) in self._joined
+        )
 
     def get(self, name: str, default: Any = None) -> Any:
         """The (comma-joined) value of ``name``, or ``default`` when absent."""
-        return self._joined.get(_canonical(name), default)
+        return self._joined.get(_canonical_names.get(name) or _canonical(name), default)
 
     def __len__(self) -> int:
         return len(self._joined)

@@ -16,10 +16,10 @@ from squall.httputil import (
     HTTPConnection,
     HTTPHeaders,
     HTTPMessageDelegate,
-    HTTPServerRequest,
     RequestStartLine,
     ResponseStartLine,
 )
+from squall.httputil._request import _request_from_head
 from squall.log import app_log
 
 if TYPE_CHECKING:
@@ -66,12 +66,7 @@ class _HeldUntilRouted(HTTPMessageDelegate):
         self, start_line: RequestStartLine | ResponseStartLine, headers: HTTPHeaders
     ) -> Awaitable[None] | None:
         assert isinstance(start_line, RequestStartLine), "a router only receives requests"
-        request = HTTPServerRequest(
-            start_line=start_line,
-            headers=headers,
-            connection=self._request_conn,
-            server_connection=self._server_conn,
-        )
+        request = _request_from_head(start_line, headers, self._request_conn, self._server_conn)
         inner = self._router.find_handler(request)
         if inner is None:
             app_log.debug("No route for %s %s", start_line.method, start_line.path)

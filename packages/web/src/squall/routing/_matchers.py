@@ -145,8 +145,19 @@ class PathMatches(Matcher):
         self.regex = _anchored(path_pattern)
         self._path = _url_template(self.regex.pattern)
         self._group_count = self.regex.groups
+        # A pattern that is plain text (no parentheses at all, no flags)
+        # matches exactly that path, or that path and a newline (what "$"
+        # also accepts): two string comparisons instead of running the regex.
+        self._literal: tuple[str, str] | None = None
+        source = self.regex.pattern
+        if self._path is not None and "(" not in source and self.regex.flags == re.UNICODE:
+            text = self._path.replace("%%", "%")
+            self._literal = (text, text + "\n")
 
     def match(self, request: HTTPServerRequest) -> dict[str, Any] | None:
+        literal = self._literal
+        if literal is not None:
+            return {} if request.path in literal else None
         found = self.regex.match(request.path)
         if found is None:
             return None

@@ -187,17 +187,6 @@ class Application(ReversibleRouter):
 
     # -- what the request path reads once per request -------------------------------------
 
-    @property
-    def _xsrf_cookies(self) -> bool:
-        return bool(self.settings.get("xsrf_cookies"))
-
-    @property
-    def _debug_resets(self) -> bool:
-        settings = self.settings
-        return not settings.get("compiled_template_cache", True) or not settings.get(
-            "static_hash_cache", True
-        )
-
     def _reset_caches(self, handler_class: type[RequestHandler]) -> None:
         """Debug mode: forget compiled templates and static file hashes before each request."""
         settings = self.settings

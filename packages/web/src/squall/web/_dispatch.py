@@ -10,7 +10,8 @@ reading), and the verb method runs at the end of the body.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from squall.httputil import (
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["_HandlerDelegate"]
 
+# Stands in for absent keyword arguments: read-only, so one serves every request.
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
 
 class _HandlerDelegate(HTTPMessageDelegate):
     """Runs ``handler_class`` for ``request`` once the request (or its head) is in."""
@@ -45,19 +49,27 @@ class _HandlerDelegate(HTTPMessageDelegate):
         self.application = application
         self.request = request
         self.handler_class = handler_class
-        self.handler_kwargs = handler_kwargs or {}
+        self.handler_kwargs: Mapping[str, Any] = handler_kwargs or _NOTHING
         self.path_args = path_args or ()
-        self.path_kwargs = path_kwargs or {}
+        self.path_kwargs: Mapping[str, Any] = path_kwargs or _NOTHING
         self.handler: RequestHandler | None = None
         self._parts: list[bytes] | None = None
         self._streaming = handler_class._stream_request_body
 
     def _make_handler(self) -> RequestHandler:
         application = self.application
-        if application._debug_resets:
+        settings = application.settings
+        # Debug mode forgets cached templates and static hashes first.
+        if not (
+            settings.get("compiled_template_cache", True)
+            and settings.get("static_hash_cache", True)
+        ):
             application._reset_caches(self.handler_class)
-        handler = self.handler = self.handler_class(
-            application, self.request, **self.handler_kwargs
+        options = self.handler_kwargs
+        handler = self.handler = (
+            self.handler_class(application, self.request, **options)
+            if options
+            else self.handler_class(application, self.request)
         )
         kinds = application.transforms
         if kinds:
@@ -122,7 +134,7 @@ class _HandlerDelegate(HTTPMessageDelegate):
     def run(self) -> Any:
         """Make the handler and run it for the complete request (returns its task, if any)."""
         handler = self._make_handler()
-        return handler._execute(None, *self.path_args, **self.path_kwargs)
+        return handler._execute(None, self.path_args, self.path_kwargs)
 
     # Tornado's name for the same step.
     execute = run

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,12 @@ _LOADER_OPTIONS = {"autoescape": "autoescape", "template_whitespace": "whitespac
 
 _ERROR_PAGE = "<html><title>{0}: {1}</title><body>{0}: {1}</body></html>"
 
+# Status lines with the standard phrases, made once: building the named
+# tuple costs more than looking it up.
+_STATUS_LINES = {
+    code: ResponseStartLine("HTTP/1.1", code, phrase) for code, phrase in responses.items()
+}
+
 
 def _linkify_marked(text: str | bytes, *args: Any, **kwargs: Any) -> escape.SafeHTML:
     """:func:`squall.escape.linkify`, its result marked as already-escaped HTML."""
@@ -95,17 +101,21 @@ class _Missing:
 
 _REQUIRED: Any = _Missing()
 
-# The Date header changes once a second: format it once a second.
-_clock = [0, ""]
+# The Date header changes once a second: format it once a second. The text
+# holds for times in [_date_from, _date_until); a clock set back leaves that
+# window too.
+_date_from = _date_until = 0.0
+_date_text = ""
 
 
 def _http_date_now() -> str:
+    global _date_from, _date_until, _date_text
     now = time.time()
-    second = int(now)
-    if second != _clock[0]:
-        _clock[0] = second
-        _clock[1] = format_timestamp(now)
-    return _clock[1]  # type: ignore[return-value]
+    if now >= _date_until or now < _date_from:
+        _date_from = float(int(now))
+        _date_until = _date_from + 1.0
+        _date_text = format_timestamp(now)
+    return _date_text
 
 
 # Tasks of handlers that went asynchronous: asyncio keeps only weak
@@ -122,6 +132,12 @@ def _spawn(work: Awaitable[Any]) -> asyncio.Future[Any]:
 
 def _is_awaitable(value: object) -> bool:
     return hasattr(value, "__await__")
+
+
+# The method attribute of each standard verb (no str.lower() per request).
+_VERB_ATTRIBUTES = {
+    verb: verb.lower() for verb in ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
+}
 
 
 def _unimplemented_method(self: RequestHandler, *args: Any, **kwargs: Any) -> None:
@@ -203,8 +219,13 @@ class RequestHandler:
         self._head_sent = self._finished = False
         self._auto_finish = True
         self._transforms: list[OutputTransform] | None = None
+        self._new_cookie: http.cookies.SimpleCookie | None = None
         self.clear()
-        self.initialize(**kwargs)
+        # An empty ** costs more than the call itself.
+        if kwargs:
+            self.initialize(**kwargs)
+        else:
+            self.initialize()
 
     # -- hooks for subclasses ---------------------------------------------------
 
@@ -393,7 +414,7 @@ class RequestHandler:
         value_text = escape.to_unicode(value) if isinstance(value, bytes) else value
         if _BAD_COOKIE_TEXT.search(name_text + value_text) is not None:
             raise ValueError(f"Invalid cookie {name_text!r}: {value_text!r}")
-        jar: http.cookies.SimpleCookie | None = self.__dict__.get("_new_cookie")
+        jar = self._new_cookie
         if jar is None:
             jar = self._new_cookie = http.cookies.SimpleCookie()
         if name_text in jar:
@@ -532,11 +553,11 @@ class RequestHandler:
         if self._finished:
             raise RuntimeError("write() after finish()")
         given: Any = chunk
-        if isinstance(given, bytes):
-            self._chunks.append(given)
-            return
         if isinstance(given, str):
             self._chunks.append(given.encode("utf-8"))
+            return
+        if isinstance(given, bytes):
+            self._chunks.append(given)
             return
         if isinstance(given, dict):
             self.set_header("Content-Type", _JSON)
@@ -558,15 +579,22 @@ class RequestHandler:
         self._head_sent = True
         status = self._status_code
         headers = self._headers
-        for transform in self._make_transforms():
-            status, headers, chunk = transform.transform_first_chunk(
-                status, headers, chunk, finishing
-            )
-        jar = self.__dict__.get("_new_cookie")
+        transforms = self._transforms
+        if transforms is None and self.application.transforms:
+            transforms = self._make_transforms()
+        if transforms:
+            for transform in transforms:
+                status, headers, chunk = transform.transform_first_chunk(
+                    status, headers, chunk, finishing
+                )
+        jar = self._new_cookie
         if jar:
             for morsel in jar.values():
                 headers.add("Set-Cookie", morsel.OutputString(None))
-        start = ResponseStartLine("HTTP/1.1", status, self._reason)
+        reason = self._reason
+        start = _STATUS_LINES.get(status)
+        if start is None or start.reason != reason:
+            start = ResponseStartLine("HTTP/1.1", status, reason)
         return self.request.connection.write_headers(start, headers, chunk or None)  # type: ignore[no-any-return]
 
     def flush(self, include_footers: bool = False) -> asyncio.Future[None]:
@@ -604,9 +632,10 @@ class RequestHandler:
             raise RuntimeError("finish() was already called for this request")
         if chunk is not None:
             self.write(chunk)
-        if not self._head_sent:
-            self._settle_body()
-        sent = self._emit(final=True)
+        if self._head_sent:
+            sent = self._emit(final=True)
+        else:
+            sent = self._send_head(self._settle_body(), True)
         request = self.request
         request.connection.finish()
         request._finish_time = time.time()
@@ -615,26 +644,33 @@ class RequestHandler:
         self.on_finish()
         return sent
 
-    def _settle_body(self) -> None:
-        """Last touches before the one write: Etag and 304, or Content-Length."""
+    def _settle_body(self) -> bytes:
+        """Last touches before the one write (Etag and 304, or Content-Length); returns the body."""
         status = self._status_code
-        headers = self._headers
-        if status == 200 and self.request.method in ("GET", "HEAD") and "Etag" not in headers:
+        # Our own headers object: its keys are canonical already.
+        fields = self._headers._joined
+        if status == 200 and self.request.method in ("GET", "HEAD") and "Etag" not in fields:
             tag = self.compute_etag()
             if tag is not None:
-                headers["Etag"] = tag
+                fields["Etag"] = tag
                 if self.check_etag_header():
                     del self._chunks[:]
                     status = self._status_code = 304
                     self._reason = "Not Modified"
+        pending = self._chunks
+        self._chunks = []
         if status in (204, 304) or 100 <= status < 200:
-            if self._chunks:
+            if pending:
                 raise RuntimeError(f"a {status} response cannot have a body")
+            headers = self._headers
             for name in ("Content-Encoding", "Content-Language", "Content-Type"):
-                if name in headers:
+                if name in fields:
                     del headers[name]
-        elif "Content-Length" not in headers:
-            headers["Content-Length"] = str(sum(map(len, self._chunks)))
+            return b""
+        body = pending[0] if len(pending) == 1 else b"".join(pending)
+        if "Content-Length" not in fields:
+            fields["Content-Length"] = str(len(body))
+        return body
 
     def detach(self) -> Any:
         """Take over the connection: returns its IOStream and ends HTTP handling for it.
@@ -1094,8 +1130,11 @@ class RequestHandler:
 
     def compute_etag(self) -> str | None:
         """The ``Etag`` for the body written so far (a SHA-1 digest); ``None`` for none."""
+        pieces = self._chunks
+        if len(pieces) == 1:
+            return f'"{hashlib.sha1(pieces[0]).hexdigest()}"'
         digest = hashlib.sha1()
-        for piece in self._chunks:
+        for piece in pieces:
             digest.update(piece)
         return f'"{digest.hexdigest()}"'
 
@@ -1107,11 +1146,11 @@ class RequestHandler:
 
     def check_etag_header(self) -> bool:
         """Whether the request's ``If-None-Match`` matches the response's ``Etag`` (weakly)."""
-        ours = self._headers.get("Etag")
-        if not ours:
-            return False
         wanted = self.request.headers.get("If-None-Match")
         if not wanted:
+            return False
+        ours = self._headers.get("Etag")
+        if not ours:
             return False
         tags = _ETAG_ITEM.findall(escape.utf8(wanted))
         if not tags:
@@ -1125,12 +1164,15 @@ class RequestHandler:
     # -- the drive (called by squall.web._dispatch) -----------------------------------------
 
     def _execute(
-        self, transforms: list[OutputTransform] | None, *args: bytes, **kwargs: bytes
+        self,
+        transforms: list[OutputTransform] | None,
+        args: Iterable[bytes],
+        kwargs: Mapping[str, bytes],
     ) -> asyncio.Future[Any] | None:
         """Run the whole request: checks, prepare, the verb method, auto-finish.
 
-        Returns ``None`` when it all ran synchronously, else the task that
-        carries on.
+        ``args`` and ``kwargs`` are the raw path groups. Returns ``None``
+        when it all ran synchronously, else the task that carries on.
         """
         pending = self._enter(transforms, args, kwargs)
         if pending is not None:
@@ -1141,7 +1183,7 @@ class RequestHandler:
         self,
         transforms: list[OutputTransform] | None,
         args: Iterable[Any],
-        kwargs: dict[str, Any],
+        kwargs: Mapping[str, Any],
     ) -> Awaitable[Any] | None:
         """Checks and ``prepare()``; returns an awaitable when ``prepare`` went asynchronous."""
         if transforms is not None:
@@ -1156,7 +1198,7 @@ class RequestHandler:
                 self.path_kwargs = {
                     key: self.decode_argument(val, name=key) for key, val in kwargs.items()
                 }
-            if self.application._xsrf_cookies:
+            if self.application.settings.get("xsrf_cookies"):
                 if method in ("GET", "HEAD", "OPTIONS"):
                     if self.get_cookie("_xsrf") is None:
                         self.xsrf_token  # noqa: B018 (sets the cookie for everyone)
@@ -1187,8 +1229,10 @@ class RequestHandler:
         if self._finished:
             return None
         try:
-            verb = getattr(self, self.request.method.lower())  # type: ignore[union-attr]
-            outcome = verb(*self.path_args, **self.path_kwargs)
+            method: Any = self.request.method
+            verb = getattr(self, _VERB_ATTRIBUTES.get(method) or method.lower())
+            args, kwargs = self.path_args, self.path_kwargs
+            outcome = verb(*args, **kwargs) if args or kwargs else verb()
             if outcome is not None and _is_awaitable(outcome):
                 return _spawn(self._finish_after(outcome))
             if self._auto_finish and not self._finished:
