@@ -432,3 +432,25 @@ def test_autoreload_setting_starts_the_reloader(monkeypatch: pytest.MonkeyPatch)
     Application(debug=True, autoreload=False)
     Application()
     assert started == [True]
+
+
+class HTTPStatusHandler(RequestHandler):
+    def get(self) -> None:
+        import http
+
+        self.set_status(http.HTTPStatus.CREATED)
+        self.write("made")
+
+
+class HTTPStatusMemberTest(AsyncHTTPTestCase):
+    """An http.HTTPStatus member is a status like its number, on every Python
+    (3.10 prints an IntEnum as its name)."""
+
+    def get_app(self) -> Application:
+        return Application([(r"/", HTTPStatusHandler)])
+
+    def test_status_line_has_the_number(self) -> None:
+        response = self.fetch("/")
+        self.assertEqual(response.code, 201)
+        self.assertEqual(response.reason, "Created")
+        self.assertEqual(response.body, b"made")

@@ -711,10 +711,13 @@ class H1Writer:
         if self._mode != _IDLE:
             raise HTTPOutputError("head() before the previous message was ended")
         joined = headers._joined
-        first = "%s %s %s\r\n" % start_line  # noqa: UP031 (one C call for either tuple)
         if self._client:
+            first = "%s %s %s\r\n" % start_line  # noqa: UP031 (one C call)
             mode = self._request_mode(start_line[0], joined)
         else:
+            # %d: an HTTPStatus member prints as its number on every Python
+            # (Python 3.10's str() of an IntEnum is its name).
+            first = "%s %d %s\r\n" % start_line  # noqa: UP031 (one C call)
             code = cast(int, start_line[1])
             if code < 200:
                 # Informational: no body, and the real response follows.

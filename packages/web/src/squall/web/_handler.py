@@ -74,7 +74,8 @@ _ERROR_PAGE = "<html><title>{0}: {1}</title><body>{0}: {1}</body></html>"
 # Status lines with the standard phrases, made once: building the named
 # tuple costs more than looking it up.
 _STATUS_LINES = {
-    code: ResponseStartLine("HTTP/1.1", code, phrase) for code, phrase in responses.items()
+    int(code): ResponseStartLine("HTTP/1.1", int(code), phrase)
+    for code, phrase in responses.items()
 }
 
 
