@@ -717,8 +717,8 @@ class H1Writer:
         else:
             # %d: an HTTPStatus member prints as its number on every Python
             # (Python 3.10's str() of an IntEnum is its name).
-            first = "%s %d %s\r\n" % start_line  # noqa: UP031 (one C call)
             code = cast(int, start_line[1])
+            first = "%s %d %s\r\n" % (start_line[0], code, start_line[2])  # noqa: UP031
             if code < 200:
                 # Informational: no body, and the real response follows.
                 text = first + "".join([f"{k}: {v}\r\n" for k, v in headers.get_all()])
