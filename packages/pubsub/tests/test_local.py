@@ -298,3 +298,54 @@ async def test_one_reader_per_subscription() -> None:
     assert (await first).data == "x"
     async with LocalHub() as typed:
         assert isinstance(typed, LocalHub)
+
+
+async def test_long_poll_relay_with_message_keys() -> None:
+    hub = LocalHub()
+    # Two relays stand for two processes behind a balancer: one client's polls may reach either.
+    first = LongPollRelay(hub, "room", history=3, key=lambda m: m["id"])
+    second = LongPollRelay(hub, "room", history=3, key=lambda m: m["id"])
+    assert first.cursor is None
+    waiter = asyncio.ensure_future(first.wait())
+    await asyncio.sleep(0)
+    await hub.publish("room", {"id": "a1", "text": "one"})
+    batch = await waiter
+    assert [m["text"] for m in batch.messages] == ["one"] and batch.cursor == "a1"
+    assert not batch.missed
+    await hub.publish("room", {"id": "b2", "text": "two"})
+    batch = await second.wait(batch.cursor)  # the next poll lands on the other process
+    assert [m["id"] for m in batch.messages] == ["b2"] and batch.cursor == "b2"
+    assert not batch.missed and second.cursor == "b2"
+    for ident in ("c3", "d4", "e5"):
+        await hub.publish("room", {"id": ident})
+    batch = await first.wait("b2")  # b2 fell out of a history of three
+    assert [m["id"] for m in batch.messages] == ["c3", "d4", "e5"] and batch.missed
+    batch = await first.wait("nobody-knows")
+    assert batch.missed and batch.cursor == "e5" and len(batch.messages) == 3
+    later = asyncio.ensure_future(second.wait("e5"))
+    await asyncio.sleep(0)
+    assert second.waiting() == 1
+    hub._dispatch_gap(["room"])
+    batch = await later
+    assert batch.messages == [] and batch.missed and batch.cursor == "e5"
+
+
+async def test_long_poll_relay_unknown_key_with_empty_history() -> None:
+    hub = LocalHub()
+    relay = LongPollRelay(hub, "room", key=lambda m: m["id"])
+    waiter = asyncio.ensure_future(relay.wait("from-before-a-restart"))
+    await asyncio.sleep(0)
+    assert relay.waiting() == 1
+    await hub.publish("room", {"id": 7})
+    batch = await waiter
+    assert batch.messages == [{"id": 7}] and batch.missed and batch.cursor == 7
+
+
+async def test_long_poll_relay_key_errors_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    hub = LocalHub()
+    relay = LongPollRelay(hub, "room", key=lambda m: m["id"])
+    await hub.publish("room", {"id": 1})
+    await hub.publish("room", "no id here")
+    assert "key function failed" in caplog.text
+    batch = await relay.wait(1)
+    assert batch.messages == ["no id here"] and batch.cursor == 1

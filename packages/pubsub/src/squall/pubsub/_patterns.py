@@ -10,7 +10,7 @@ import asyncio
 import functools
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, Protocol
 
 from squall.log import app_log
@@ -26,48 +26,68 @@ class Batch:
     """What :meth:`LongPollRelay.wait` returns.
 
     ``messages`` are the values after the caller's cursor, oldest first;
-    ``cursor`` is the value to send back next time; ``missed`` is true when
-    some messages after the old cursor are no longer available (they fell
-    out of the relay's history, or the hub reported a gap).
+    ``cursor`` is the value to send back next time (a number of the relay,
+    or the newest message's key when the relay has a ``key``); ``missed`` is
+    true when some messages after the old cursor are no longer available
+    (they fell out of the relay's history, or the hub reported a gap).
     """
 
     __slots__ = ("cursor", "messages", "missed")
 
-    def __init__(self, cursor: int, messages: list[Any], missed: bool) -> None:
+    def __init__(self, cursor: Any, messages: list[Any], missed: bool) -> None:
         self.cursor = cursor
         self.messages = messages
         self.missed = missed
 
     def __repr__(self) -> str:
-        return f"Batch(cursor={self.cursor}, {len(self.messages)} messages, missed={self.missed})"
+        return f"Batch(cursor={self.cursor!r}, {len(self.messages)} messages, missed={self.missed})"
 
 
 class LongPollRelay:
     """Release long-poll requests when messages arrive on a channel.
 
     The relay listens to ``channel`` and numbers each message (and gap
-    notice) it receives (1, 2, ...), keeping the last ``history`` of them. A request handler
-    calls ``await relay.wait(cursor)`` with the number of the last message
-    its client has seen (``0`` or ``None`` for "only new ones"): it gets the
-    newer messages at once if there are some, otherwise it waits for the
-    next one. Cancel the awaiting task (for instance when the client goes
-    away) to stop waiting. Cursors are numbers of this relay, in this
-    process: behind a load balancer keep a client on one process, or put
-    your own ids into the messages.
+    notice) it receives (1, 2, ...), keeping the last ``history`` of them.
+    A request handler calls ``await relay.wait(cursor)`` with the cursor of
+    the last message its client has seen (``None`` for "only new ones"):
+    it gets the newer messages at once if there are some, otherwise it
+    waits for the next one. Cancel the awaiting task (for instance when the
+    client goes away) to stop waiting.
+
+    Without ``key`` the cursors are the relay's own numbers, which mean
+    something only in this process. Behind a load balancer that spreads one
+    client's polls over several processes, give ``key``: a function that
+    reads a message's own id (``key=lambda m: m["id"]``). Cursors are then
+    those ids, the same in every process that hears the channel (a hub
+    delivers a channel's messages in one order to every subscriber), and a
+    cursor the relay does not know yields its whole history with
+    ``missed`` set.
     """
 
-    def __init__(self, hub: Hub, channel: str, history: int = 200) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        channel: str,
+        history: int = 200,
+        *,
+        key: Callable[[Any], Hashable] | None = None,
+    ) -> None:
         if history < 1:
             raise ValueError("history must keep at least one message")
         self._entries: deque[tuple[int, Any]] = deque(maxlen=history)
         self._last = 0
+        self._key = key
+        self._numbers: dict[Hashable, int] = {}  # key -> number, for the kept entries
+        self._keys: dict[int, Hashable] = {}  # number -> key, the reverse
         self._waiters: set[asyncio.Future[None]] = set()
         self._listener: Listener | None = hub.add_listener(channel, self._on_message)
 
     @property
-    def cursor(self) -> int:
-        """The number of the newest entry received (0 before any)."""
-        return self._last
+    def cursor(self) -> Any:
+        """The cursor of the newest entry: its number, or its key with ``key`` (``None`` before any)."""
+        if self._key is None:
+            return self._last
+        return self._newest_key(self._last)
 
     def waiting(self) -> int:
         """How many requests are waiting."""
@@ -75,20 +95,56 @@ class LongPollRelay:
 
     def _on_message(self, msg: Message) -> None:
         self._last += 1
-        self._entries.append((self._last, _GAP if msg.gap else msg.data))
+        entries = self._entries
+        if self._key is not None:
+            if len(entries) == entries.maxlen:
+                dropped = self._keys.pop(entries[0][0], None)
+                if dropped is not None and self._numbers.get(dropped) == entries[0][0]:
+                    del self._numbers[dropped]
+            if not msg.gap:
+                try:
+                    ident = self._key(msg.data)
+                except Exception:
+                    app_log.exception(
+                        "LongPollRelay: the key function failed; message kept without a key"
+                    )
+                else:
+                    self._numbers[ident] = self._last
+                    self._keys[self._last] = ident
+        entries.append((self._last, _GAP if msg.gap else msg.data))
         waiters, self._waiters = self._waiters, set()
         for fut in waiters:
             if not fut.done():
                 fut.set_result(None)
 
-    def _since(self, cursor: int) -> Batch:
+    def _newest_key(self, upto: int) -> Any:
+        """The key of the newest keyed entry numbered ``upto`` or below (``None`` if none is kept)."""
+        for number, _ in reversed(self._entries):
+            if number <= upto and number in self._keys:
+                return self._keys[number]
+        return None
+
+    def _number_of(self, cursor: Any) -> int | None:
+        """The relay's number for a client's cursor; ``None`` for "nothing seen that is kept"."""
+        if cursor is None:
+            return self._last
+        if self._key is None:
+            return cursor if cursor <= self._last else self._last
+        return self._numbers.get(cursor)
+
+    def _since(self, number: int | None, cursor: Any) -> Batch:
         entries = self._entries
         oldest = entries[0][0] if entries else self._last + 1
-        newer = [data for number, data in entries if number > cursor]
+        start = oldest - 1 if number is None else number
+        newer = [data for n, data in entries if n > start]
         fresh = [data for data in newer if data is not _GAP]
-        return Batch(self._last, fresh, cursor + 1 < oldest or len(fresh) < len(newer))
+        missed = number is None or number + 1 < oldest or len(fresh) < len(newer)
+        if self._key is None:
+            return Batch(self._last, fresh, missed)
+        newest = self._newest_key(self._last)
+        return Batch(cursor if newest is None or not fresh else newest, fresh, missed)
 
-    async def wait(self, cursor: int | None = None) -> Batch:
+    async def wait(self, cursor: Any = None) -> Batch:
         """The messages after ``cursor``, waiting for one if there are none yet.
 
         A gap reported while nobody had newer messages also releases the
@@ -96,16 +152,23 @@ class LongPollRelay:
         """
         if self._listener is None:
             raise RuntimeError("the relay is closed")
-        if cursor is None or cursor > self._last:
-            cursor = self._last
-        if cursor == self._last:
+        number = self._number_of(cursor)
+        if number is None and not self._entries:
+            number = self._last  # an unknown key and nothing kept: wait, then report the miss
+            unknown = True
+        else:
+            unknown = False
+        if number == self._last:
             fut = asyncio.get_running_loop().create_future()
             self._waiters.add(fut)
             try:
                 await fut
             finally:
                 self._waiters.discard(fut)
-        return self._since(cursor)
+        batch = self._since(number, cursor)
+        if unknown:
+            batch.missed = True
+        return batch
 
     def close(self) -> None:
         """Stop listening and cancel every waiting request."""
