@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _repo import META_INIT, ROOT, VERSION_FILE, dists, is_squall, meta, req_name
 
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
-_PIN_RE = re.compile(r'"(squall-[a-z0-9\-]+)==[^"]*"')
+_PIN_RE = re.compile(r'"(squall-[a-z0-9\-]+(?:\[[a-z0-9,\-]+\])?)==[^"]*"')
+_EXTRAS_RE = re.compile(r"\[[^\]]*\]")
 
 
 def _info(version: str) -> str:
@@ -37,8 +38,10 @@ def check() -> list[str]:
         where = dist.path.relative_to(ROOT) / "pyproject.toml"
         if dist.version != version:
             problems.append(f"{where}: version {dist.version} != VERSION {version}")
-        for req in dist.requires:
-            if is_squall(req) and req.replace(" ", "") != f"{req_name(req)}=={version}":
+        extras = [req for group in dist.extras.values() for req in group]
+        for req in [*dist.requires, *extras]:
+            bare = _EXTRAS_RE.sub("", req.replace(" ", ""), count=1)
+            if is_squall(req) and bare != f"{req_name(req)}=={version}":
                 problems.append(f"{where}: {req!r} is not pinned exactly to =={version}")
             if is_squall(req) and req_name(req)[len("squall-") :] not in table:
                 problems.append(f"{where}: {req!r} names no distribution under packages/")
