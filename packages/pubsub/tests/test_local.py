@@ -303,7 +303,7 @@ async def test_one_reader_per_subscription() -> None:
 async def test_long_poll_relay_with_message_keys() -> None:
     hub = LocalHub()
     # Two relays stand for two processes behind a balancer: one client's polls may reach either.
-    first = LongPollRelay(hub, "room", history=3, key=lambda m: m["id"])
+    first = LongPollRelay(hub, "room", history=3, key=lambda m: m["id"], grace=0.05)
     second = LongPollRelay(hub, "room", history=3, key=lambda m: m["id"])
     assert first.cursor is None
     waiter = asyncio.ensure_future(first.wait())
@@ -318,9 +318,9 @@ async def test_long_poll_relay_with_message_keys() -> None:
     assert not batch.missed and second.cursor == "b2"
     for ident in ("c3", "d4", "e5"):
         await hub.publish("room", {"id": ident})
-    batch = await first.wait("b2")  # b2 fell out of a history of three
+    batch = await second.wait("b2")  # b2 fell out of a history of three: no grace period
     assert [m["id"] for m in batch.messages] == ["c3", "d4", "e5"] and batch.missed
-    batch = await first.wait("nobody-knows")
+    batch = await first.wait("nobody-knows")  # after the grace period
     assert batch.missed and batch.cursor == "e5" and len(batch.messages) == 3
     later = asyncio.ensure_future(second.wait("e5"))
     await asyncio.sleep(0)
@@ -332,13 +332,30 @@ async def test_long_poll_relay_with_message_keys() -> None:
 
 async def test_long_poll_relay_unknown_key_with_empty_history() -> None:
     hub = LocalHub()
-    relay = LongPollRelay(hub, "room", key=lambda m: m["id"])
+    relay = LongPollRelay(hub, "room", key=lambda m: m["id"], grace=0)
     waiter = asyncio.ensure_future(relay.wait("from-before-a-restart"))
     await asyncio.sleep(0)
     assert relay.waiting() == 1
     await hub.publish("room", {"id": 7})
     batch = await waiter
     assert batch.messages == [{"id": 7}] and batch.missed and batch.cursor == 7
+
+
+async def test_long_poll_relay_waits_for_a_cursor_still_on_its_way() -> None:
+    # The client heard "m1" from a faster process; this process hears it a moment later.
+    fast, slow = LocalHub(), LocalHub()
+    relay = LongPollRelay(slow, "room", key=lambda m: m["id"])
+    await slow.publish("room", {"id": "m0"})
+    waiter = asyncio.ensure_future(relay.wait("m1"))
+    await asyncio.sleep(0)
+    assert relay.waiting() == 1 and not waiter.done()
+    await slow.publish("room", {"id": "m1"})
+    await asyncio.sleep(0)
+    assert not waiter.done()  # it has the cursor now: waits for what comes after it
+    await slow.publish("room", {"id": "m2"})
+    batch = await waiter
+    assert batch.messages == [{"id": "m2"}] and not batch.missed and batch.cursor == "m2"
+    assert fast.channels() == []
 
 
 async def test_long_poll_relay_key_errors_are_logged(caplog: pytest.LogCaptureFixture) -> None:

@@ -61,7 +61,9 @@ class LongPollRelay:
     those ids, the same in every process that hears the channel (a hub
     delivers a channel's messages in one order to every subscriber), and a
     cursor the relay does not know yields its whole history with
-    ``missed`` set.
+    ``missed`` set. The same message reaches the processes at slightly
+    different times, so a cursor not heard here yet is first given
+    ``grace`` seconds to arrive.
     """
 
     def __init__(
@@ -71,9 +73,12 @@ class LongPollRelay:
         history: int = 200,
         *,
         key: Callable[[Any], Hashable] | None = None,
+        grace: float = 2.0,
     ) -> None:
         if history < 1:
             raise ValueError("history must keep at least one message")
+        self._grace = grace
+        self._evicted: dict[Hashable, None] = {}  # keys that fell out, the newest ``history``
         self._entries: deque[tuple[int, Any]] = deque(maxlen=history)
         self._last = 0
         self._key = key
@@ -101,6 +106,9 @@ class LongPollRelay:
                 dropped = self._keys.pop(entries[0][0], None)
                 if dropped is not None and self._numbers.get(dropped) == entries[0][0]:
                     del self._numbers[dropped]
+                    self._evicted[dropped] = None
+                    if len(self._evicted) > len(entries):
+                        del self._evicted[next(iter(self._evicted))]
             if not msg.gap:
                 try:
                     ident = self._key(msg.data)
@@ -144,27 +152,58 @@ class LongPollRelay:
         newest = self._newest_key(self._last)
         return Batch(cursor if newest is None or not fresh else newest, fresh, missed)
 
+    async def _next(self, timeout: float | None = None) -> None:
+        """Wait for the next entry (or ``timeout`` seconds)."""
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._waiters.add(fut)
+        timer = None
+        if timeout is not None:
+            timer = loop.call_later(timeout, _settle, fut)
+        try:
+            await fut
+        finally:
+            self._waiters.discard(fut)
+            if timer is not None:
+                timer.cancel()
+
+    async def _arrival(self, cursor: Any) -> int | None:
+        """The number of a key not heard yet, once it is; ``None`` after the grace period.
+
+        The same message reaches the processes behind a balancer at slightly
+        different times: a client's next poll can land where its cursor has
+        not arrived yet.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._grace
+        while cursor not in self._numbers:
+            left = deadline - loop.time()
+            if left <= 0 or cursor in self._evicted:
+                return None
+            await self._next(left)
+            if self._listener is None:
+                raise RuntimeError("the relay is closed")
+        return self._numbers[cursor]
+
     async def wait(self, cursor: Any = None) -> Batch:
         """The messages after ``cursor``, waiting for one if there are none yet.
 
         A gap reported while nobody had newer messages also releases the
-        waiters, with no messages and ``missed`` true.
+        waiters, with no messages and ``missed`` true. With ``key``, a cursor
+        the relay has not heard yet is given ``grace`` seconds to arrive;
+        one it never heard, or that fell out of the history, is answered
+        with the whole history and ``missed`` true.
         """
         if self._listener is None:
             raise RuntimeError("the relay is closed")
         number = self._number_of(cursor)
+        if number is None:
+            number = await self._arrival(cursor)
+        unknown = number is None
         if number is None and not self._entries:
-            number = self._last  # an unknown key and nothing kept: wait, then report the miss
-            unknown = True
-        else:
-            unknown = False
+            number = self._last  # nothing kept: wait for the next one, then report the miss
         if number == self._last:
-            fut = asyncio.get_running_loop().create_future()
-            self._waiters.add(fut)
-            try:
-                await fut
-            finally:
-                self._waiters.discard(fut)
+            await self._next()
         batch = self._since(number, cursor)
         if unknown:
             batch.missed = True
@@ -178,6 +217,11 @@ class LongPollRelay:
         waiters, self._waiters = self._waiters, set()
         for fut in waiters:
             fut.cancel()
+
+
+def _settle(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 class _Writable(Protocol):
