@@ -6,8 +6,9 @@
 
 The surface of an import package is what its ``__all__`` names (and the
 ``__all__`` of each public submodule): functions with their full signatures,
-classes with their bases and public members, attributes with their
-annotations. Any change to it must come with a reviewed edit of api.json.
+classes with their bases and public members (members a private
+``_NameMixin`` base gives the class count as its own), attributes with
+their annotations. Any change to it must come with a reviewed edit of api.json.
 """
 
 from __future__ import annotations
@@ -71,6 +72,45 @@ def _signature(func: Any) -> str:
     return f"({', '.join(parts)}){returns}"
 
 
+def _base_path(base: Any) -> str:
+    return str(getattr(base, "canonical_path", base))
+
+
+def _private_mixins(cls: Any) -> dict[str, Any]:
+    """The private mixins among ``cls``'s bases (``squall...._NameMixin``), by path.
+
+    A private mixin is how a large class is split over several modules: its
+    members belong to the public class that inherits it, so the snapshot
+    lists them there and leaves the mixin out of the bases.  Other private
+    bases (shared plumbing such as ``_Event``) stay as they are.
+    """
+    wanted = set()
+    for base in cls.bases:
+        path = _base_path(base)
+        tail = path.rsplit(".", 1)[-1]
+        if path.startswith("squall.") and tail.startswith("_") and tail.endswith("Mixin"):
+            wanted.add(path)
+    if not wanted:
+        return {}
+    return {base.path: base for base in cls.resolved_bases if base.path in wanted}
+
+
+def _members_with_mixins(cls: Any, mixins: dict[str, Any]) -> dict[str, Any]:
+    """``cls``'s own members over those its private mixins define at runtime.
+
+    Later bases first, so that (as in the MRO) an earlier base wins and the
+    class's own members win over all; a mixin's ``if TYPE_CHECKING:``
+    declarations of what it expects from the class are not members.
+    """
+    gathered: dict[str, Any] = {}
+    for base in reversed(cls.resolved_bases if mixins else []):
+        if base.path in mixins:
+            inherited = _members_with_mixins(base, _private_mixins(base))
+            gathered.update((name, m) for name, m in inherited.items() if m.runtime)
+    gathered.update(cls.members)
+    return gathered
+
+
 def _describe(obj: Any, depth: int = 0) -> dict[str, Any]:
     if obj.is_alias:
         try:
@@ -92,10 +132,12 @@ def _describe(obj: Any, depth: int = 0) -> dict[str, Any]:
             entry["labels"] = labels
         return entry
     if kind == "class":
-        entry = {"kind": "class", "bases": [str(b) for b in obj.bases]}
+        mixins = _private_mixins(obj)
+        bases = [str(b) for b in obj.bases if _base_path(b) not in mixins]
+        entry = {"kind": "class", "bases": bases}
         if depth == 0:
             members = {}
-            for name, member in sorted(obj.members.items()):
+            for name, member in sorted(_members_with_mixins(obj, mixins).items()):
                 if name.startswith("_") and name not in _PUBLIC_DUNDERS:
                     continue
                 if member.is_alias and not name.startswith("_"):

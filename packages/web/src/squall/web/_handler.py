@@ -8,19 +8,17 @@ and :meth:`RequestHandler.finish` sends them with a single
 synchronous code: only a ``prepare`` or verb method that returns an
 awaitable makes the rest of the request run as a task.
 
-Cookie signing, XSRF tokens, UI modules and static URLs live in sibling
-modules that are imported the first time a handler needs them, so requests
+Two private mixins carry the rest of the handler's methods: cookies and
+XSRF tokens (``_cookies``), templates and UI modules (``_rendering``).
+Cookie signing, XSRF token coding, UI modules and static URLs live in
+sibling modules imported the first time a handler needs them, so requests
 that never touch those features pay nothing for them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
 import hashlib
-import http.cookies
-import sys
-import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -30,18 +28,18 @@ from typing import TYPE_CHECKING, Any
 from squall.httputil import (
     HTTPServerRequest,
     ResponseStartLine,
-    format_timestamp,
     responses,
 )
 from squall.httputil._headers import _headers_from_dicts
 from squall.locale import Locale
 from squall.log import app_log, gen_log
-from squall.util import ObjectDict
 
-from squall import escape, template
+from squall import escape
 from squall import locale as _locales
 
+from ._cookies import _CookieMixin
 from ._errors import Finish, HTTPError, MissingArgumentError
+from ._rendering import _RenderingMixin
 
 if TYPE_CHECKING:
     from ._application import Application
@@ -51,14 +49,10 @@ __all__ = ["RequestHandler"]
 
 from ._support import (
     _ARGUMENT_CONTROLS,
-    _BAD_COOKIE_ATTRIBUTE,
-    _BAD_COOKIE_TEXT,
     _ERROR_PAGE,
     _ETAG_ITEM,
     _HTML,
     _JSON,
-    _LOADER_OPTIONS,
-    _MARKED_HELPERS,
     _REQUIRED,
     _SERVER_NAME,
     _STATUS_LINES,
@@ -71,7 +65,7 @@ from ._support import (
 )
 
 
-class RequestHandler:
+class RequestHandler(_CookieMixin, _RenderingMixin):
     """Base class for the handlers an :class:`~squall.web.Application` routes to.
 
     Subclasses define ``get``, ``post`` (and so on) for the methods they
@@ -97,10 +91,6 @@ class RequestHandler:
         "OPTIONS",
     )
 
-    # Template loaders shared by every handler, by template directory.
-    _template_loaders: dict[str, template.BaseLoader] = {}
-    _template_loader_lock = threading.Lock()
-
     # Verbs a subclass has not written answer 405.
     get: Callable[..., Any] = _unimplemented_method
     head: Callable[..., Any] = _unimplemented_method
@@ -112,7 +102,6 @@ class RequestHandler:
 
     path_args: list[Any]
     path_kwargs: dict[str, Any]
-    _page_namespace: dict[str, Any] | None
 
     # Set by @stream_request_body: the body goes to data_received piece by piece.
     _stream_request_body = False
@@ -124,7 +113,7 @@ class RequestHandler:
         self._head_sent = self._finished = False
         self._auto_finish = True
         self._transforms: list[OutputTransform] | None = None
-        self._new_cookie: http.cookies.SimpleCookie | None = None
+        self._new_cookie = None  # the jar of set_cookie (see _cookies)
         self.clear()
         # An empty ** costs more than the call itself.
         if kwargs:
@@ -278,172 +267,6 @@ class RequestHandler:
     def get_query_arguments(self, name: str, strip: bool = True) -> list[str]:
         """Like :meth:`get_arguments`, looking only at the query string."""
         return self._values_of(name, self.request.query_arguments, strip)
-
-    # -- cookies --------------------------------------------------------------------
-
-    @property
-    def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
-        """The request's cookies (``self.request.cookies``)."""
-        return self.request.cookies
-
-    def get_cookie(self, name: str, default: str | None = None) -> str | None:
-        """The value of request cookie ``name``, or ``default``."""
-        morsel = self.request.cookies.get(name)
-        return default if morsel is None else morsel.value
-
-    def set_cookie(
-        self,
-        name: str,
-        value: str | bytes,
-        domain: str | None = None,
-        expires: float | tuple[int, ...] | datetime.datetime | None = None,
-        path: str = "/",
-        expires_days: float | None = None,
-        *,
-        max_age: int | None = None,
-        httponly: bool = False,
-        secure: bool = False,
-        samesite: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Add a ``Set-Cookie`` header for ``name`` (replacing one set earlier in this response).
-
-        ``expires`` is a timestamp, time tuple or datetime; ``expires_days``
-        counts from now when ``expires`` is not given.  Other keyword
-        arguments become cookie attributes (``max_age`` is spelled
-        ``Max-Age``).  A name or value holding a space or control character
-        raises :class:`ValueError`.
-        """
-        given_name: Any = name
-        name_text: str = escape.to_unicode(given_name) if isinstance(given_name, bytes) else name
-        value_text = escape.to_unicode(value) if isinstance(value, bytes) else value
-        if _BAD_COOKIE_TEXT.search(name_text + value_text) is not None:
-            raise ValueError(f"Invalid cookie {name_text!r}: {value_text!r}")
-        jar = self._new_cookie
-        if jar is None:
-            jar = self._new_cookie = http.cookies.SimpleCookie()
-        if name_text in jar:
-            del jar[name_text]
-        jar[name_text] = value_text
-        morsel = jar[name_text]
-        if expires is None and expires_days is not None:
-            expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
-                days=expires_days
-            )
-        attributes: dict[str, Any] = {
-            "domain": domain,
-            "expires": format_timestamp(expires) if expires is not None else None,
-            "path": path,
-            "max-age": str(max_age) if max_age is not None else None,
-            "httponly": httponly or None,
-            "secure": secure or None,
-            "samesite": samesite,
-        }
-        for key, extra in kwargs.items():
-            attributes["max-age" if key == "max_age" else key] = extra
-        try:
-            for key, given in attributes.items():
-                if given is None or given is False or given == "":
-                    continue
-                # A ";" or CR/LF here would smuggle attributes or headers in
-                # ("expires" is our own formatted date, spaces and all).
-                if (
-                    key != "expires"
-                    and isinstance(given, str)
-                    and _BAD_COOKIE_ATTRIBUTE.search(given)
-                ):
-                    raise http.cookies.CookieError(
-                        f"Invalid cookie attribute {key}={given!r} for cookie {name_text!r}"
-                    )
-                morsel[key] = given
-        except http.cookies.CookieError:
-            del jar[name_text]  # send nothing rather than a half-made cookie
-            raise
-
-    def clear_cookie(self, name: str, **kwargs: Any) -> None:
-        """Expire cookie ``name`` in the browser (``path``, ``domain`` etc. must match how it was set)."""
-        for timing in ("expires", "expires_days", "max_age"):
-            if timing in kwargs:
-                raise TypeError(f"clear_cookie() does not take {timing!r}")
-        past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=365)
-        self.set_cookie(name, value="", expires=past, **kwargs)
-
-    def clear_all_cookies(self, **kwargs: Any) -> None:
-        """Expire every cookie the request carried (see :meth:`clear_cookie`)."""
-        for name in list(self.request.cookies):
-            self.clear_cookie(name, **kwargs)
-
-    def _cookie_secret(self, feature: str) -> Any:
-        self.require_setting("cookie_secret", feature)
-        return self.application.settings["cookie_secret"]
-
-    def create_signed_value(
-        self, name: str, value: str | bytes, version: int | None = None
-    ) -> bytes:
-        """Sign ``value`` under ``name`` with the ``cookie_secret`` setting (timestamped HMAC).
-
-        With a dict of secrets, the ``key_version`` setting picks the key.
-        """
-        from ._signing import create_signed_value
-
-        secret = self._cookie_secret("secure cookies")
-        key_version = None
-        if isinstance(secret, dict):
-            key_version = self.application.settings.get("key_version")
-            if key_version is None:
-                raise Exception("a dict cookie_secret needs the key_version setting")
-        return create_signed_value(secret, name, value, version=version, key_version=key_version)
-
-    def set_signed_cookie(
-        self,
-        name: str,
-        value: str | bytes,
-        expires_days: float | None = 30,
-        version: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Set a cookie whose value is signed, so that :meth:`get_signed_cookie` can trust it.
-
-        Needs the ``cookie_secret`` setting; other arguments as for
-        :meth:`set_cookie`.  The cookie is readable by the client, only not
-        forgeable.
-        """
-        signed = self.create_signed_value(name, value, version=version)
-        self.set_cookie(name, signed, expires_days=expires_days, **kwargs)
-
-    set_secure_cookie = set_signed_cookie
-
-    def get_signed_cookie(
-        self,
-        name: str,
-        value: str | None = None,
-        max_age_days: float = 31,
-        min_version: int | None = None,
-    ) -> bytes | None:
-        """The verified value of signed cookie ``name`` (or of ``value``), else ``None``.
-
-        ``None`` also for a bad signature or a cookie older than ``max_age_days``.
-        """
-        from ._signing import decode_signed_value
-
-        secret = self._cookie_secret("secure cookies")
-        if value is None:
-            value = self.get_cookie(name)
-        return decode_signed_value(
-            secret, name, value, max_age_days=max_age_days, min_version=min_version
-        )
-
-    get_secure_cookie = get_signed_cookie
-
-    def get_signed_cookie_key_version(self, name: str, value: str | None = None) -> int | None:
-        """The key version that signed cookie ``name`` (or ``value``), or ``None``."""
-        from ._signing import get_signature_key_version
-
-        self._cookie_secret("secure cookies")
-        signed = self.get_cookie(name) if value is None else value
-        return None if signed is None else get_signature_key_version(signed)
-
-    get_secure_cookie_key_version = get_signed_cookie_key_version
 
     # -- writing the body -----------------------------------------------------------
 
@@ -761,241 +584,6 @@ class RequestHandler:
     @locale.setter
     def locale(self, value: Locale) -> None:
         self._locale = value
-
-    # -- XSRF ------------------------------------------------------------------------------
-
-    def _get_raw_xsrf_token(self) -> tuple[int | None, bytes, float]:
-        """(version, token, timestamp) of this request's XSRF cookie, or a fresh token (version None)."""
-        known = self.__dict__.get("_raw_xsrf_token")
-        if known is not None:
-            return known  # type: ignore[no-any-return]
-        from ._xsrf import _decode_xsrf_token, _new_xsrf_token
-
-        version, token, stamp = _decode_xsrf_token(self.get_cookie("_xsrf"))
-        if token is None:
-            version, token, stamp = None, _new_xsrf_token(), time.time()
-        assert stamp is not None
-        made = self._raw_xsrf_token = (version, token, stamp)
-        return made
-
-    @property
-    def xsrf_token(self) -> bytes:
-        """This request's XSRF token, for forms and the ``X-XSRFToken`` header.
-
-        Sets the ``_xsrf`` cookie when the request had none (its attributes
-        come from the ``xsrf_cookie_kwargs`` setting).  Version 2 tokens (the
-        default; ``xsrf_cookie_version``) are masked afresh on every request.
-        """
-        known = self.__dict__.get("_xsrf_token")
-        if known is not None:
-            return known  # type: ignore[no-any-return]
-        from ._xsrf import _encode_xsrf_token
-
-        version, token, stamp = self._get_raw_xsrf_token()
-        settings = self.application.settings
-        encoded = _encode_xsrf_token(token, stamp, settings.get("xsrf_cookie_version", 2))
-        self._xsrf_token = encoded
-        if version is None:
-            options = dict(settings.get("xsrf_cookie_kwargs") or {})
-            self.set_cookie("_xsrf", encoded, **options)
-        return encoded
-
-    def check_xsrf_cookie(self) -> None:
-        """Refuse (403) a request whose ``_xsrf`` argument or header does not match its cookie.
-
-        Runs before non-GET/HEAD/OPTIONS methods when the ``xsrf_cookies``
-        setting is on; the token comes from the ``_xsrf`` argument, or the
-        ``X-Xsrftoken`` or ``X-Csrftoken`` header.
-        """
-        from ._xsrf import _decode_xsrf_token, _xsrf_tokens_equal
-
-        given = self.get_argument("_xsrf", None)
-        if not given:
-            fields = self.request.headers
-            given = fields.get("X-Xsrftoken") or fields.get("X-Csrftoken")
-        if not given:
-            raise HTTPError(403, "no XSRF token in the _xsrf field or the X-XSRFToken header")
-        token = _decode_xsrf_token(given)[1]
-        if not token:
-            raise HTTPError(403, "the XSRF token sent is malformed")
-        if not _xsrf_tokens_equal(token, self._get_raw_xsrf_token()[1]):
-            raise HTTPError(403, "the XSRF token sent does not match the _xsrf cookie")
-
-    def xsrf_form_html(self) -> str:
-        """A hidden ``<input>`` carrying the XSRF token, for every POST form.
-
-        The result is a :class:`~squall.escape.SafeHTML` string, so an
-        autoescaping template inserts it as markup: ``{{ xsrf_form_html() }}``
-        (the overview's form) works as well as ``{% raw xsrf_form_html() %}``
-        and ``{% module xsrf_form_html() %}``.  Tornado 6 escapes it there.
-        """
-        value = escape.xhtml_escape(self.xsrf_token)
-        return escape.SafeHTML(f'<input type="hidden" name="_xsrf" value="{value}"/>')
-
-    # -- templates and UI ------------------------------------------------------------------
-
-    @property
-    def ui(self) -> ObjectDict:
-        """What templates see of the UI methods and modules (made on first use)."""
-        made = self.__dict__.get("_ui_namespace")
-        if made is None:
-            from ._ui import _make_ui
-
-            made = self._ui_namespace = _make_ui(self)
-        return made
-
-    @ui.setter
-    def ui(self, value: ObjectDict) -> None:
-        self._ui_namespace = value
-
-    def _ui_module(self, name: str, module: type) -> Callable[..., Any]:
-        def render(*args: Any, **kwargs: Any) -> Any:
-            active: dict[str, Any] | None = self.__dict__.get("_active_modules")
-            if active is None:
-                active = {}
-                self._active_modules = active
-            instance = active.get(name)
-            if instance is None:
-                instance = active[name] = module(self)
-            return instance.render(*args, **kwargs)
-
-        return render
-
-    def _ui_method(self, method: Callable[..., Any]) -> Callable[..., Any]:
-        return lambda *args, **kwargs: method(self, *args, **kwargs)
-
-    def get_template_namespace(self) -> dict[str, Any]:
-        """The names every template rendered by this handler sees; override to add some.
-
-        ``handler``, ``request``, ``current_user``, ``locale``, ``_``,
-        ``pgettext``, ``static_url``, ``xsrf_form_html``, ``reverse_url``,
-        the application's UI methods and modules, on top of the template
-        module's own (``escape``, ``url_escape``, ``json_encode``,
-        ``squeeze``, ``linkify``, ``datetime`` ...).
-
-        Here ``escape``, ``xhtml_escape`` and ``linkify`` return their
-        result as :class:`~squall.escape.SafeHTML`, which autoescaping does
-        not escape again: ``{{ escape(item) }}``, written before templates
-        autoescaped, escapes ``item`` once (Tornado 6 escapes it twice).
-        """
-        chosen = self.locale
-        namespace: dict[str, Any] = {
-            **_MARKED_HELPERS,
-            "handler": self,
-            "request": self.request,
-            "current_user": self.current_user,
-            "locale": chosen,
-            "_": chosen.translate,
-            "pgettext": chosen.pgettext,
-            "static_url": self.static_url,
-            "xsrf_form_html": self.xsrf_form_html,
-            "reverse_url": self.reverse_url,
-        }
-        namespace.update(self.ui)
-        return namespace
-
-    def create_template_loader(self, template_path: str) -> template.BaseLoader:
-        """The loader for ``template_path`` (the ``template_loader`` setting if given).
-
-        Built from the ``autoescape`` and ``template_whitespace`` settings;
-        loaders are shared by all handlers, one per directory.
-        """
-        settings = self.application.settings
-        given = settings.get("template_loader")
-        if given is not None:
-            return given  # type: ignore[no-any-return]
-        options = {
-            option: settings[key] for key, option in _LOADER_OPTIONS.items() if key in settings
-        }
-        return template.Loader(template_path, **options)
-
-    def _caller_directory(self) -> str:
-        import os
-
-        here = __file__.rsplit(".", 1)[0]
-        frame: Any = sys._getframe(2)
-        while frame is not None and frame.f_code.co_filename.rsplit(".", 1)[0] == here:
-            frame = frame.f_back
-        if frame is None:
-            return os.getcwd()
-        filename: str = frame.f_code.co_filename
-        return os.path.dirname(os.path.abspath(filename))
-
-    def render_string(self, template_name: str, **kwargs: Any) -> bytes:
-        """Render template ``template_name`` with the handler's namespace plus ``kwargs``."""
-        # An application's own template_loader is used as it is; the shared
-        # per-directory cache would hand it to other applications.
-        loader = self.application.settings.get("template_loader") or self._loader_for(
-            self.get_template_path() or self._caller_directory()
-        )
-        compiled = loader.load(template_name)
-        # While render() runs, the namespace it made serves every nested
-        # render_string (UI modules render one template each).
-        namespace = self.__dict__.get("_page_namespace") or self.get_template_namespace()
-        return compiled.generate(**{**namespace, **kwargs})
-
-    def _loader_for(self, directory: str) -> template.BaseLoader:
-        shared = RequestHandler._template_loaders
-        found = shared.get(directory)
-        if found is None:
-            with RequestHandler._template_loader_lock:
-                found = shared.get(directory)
-                if found is None:
-                    found = shared[directory] = self.create_template_loader(directory)
-        return found
-
-    def render(self, template_name: str, **kwargs: Any) -> asyncio.Future[None]:
-        """Render ``template_name`` and finish the response with it.
-
-        Resources of the UI modules used on the page (their CSS and
-        JavaScript) are inserted into its ``<head>`` and before ``</body>``.
-        """
-        if self._finished:
-            raise RuntimeError("render() after finish()")
-        self._page_namespace = self.get_template_namespace()
-        try:
-            html = self.render_string(template_name, **kwargs)
-        finally:
-            self._page_namespace = None
-        if self.__dict__.get("_active_modules"):
-            from ._ui import _assemble_page
-
-            html = _assemble_page(self, html)
-        return self.finish(html)
-
-    def render_linked_js(self, js_files: Iterable[str]) -> str:
-        """``<script src>`` tags for ``js_files`` (relative paths go through :meth:`static_url`)."""
-        return "".join(
-            f'<script src="{escape.xhtml_escape(url)}" type="text/javascript"></script>'
-            for url in self._resource_urls(js_files)
-        )
-
-    def render_embed_js(self, js_embed: Iterable[bytes]) -> bytes:
-        """One inline ``<script>`` holding every piece of ``js_embed``."""
-        return (
-            b'<script type="text/javascript">\n//<![CDATA[\n'
-            + b"\n".join(js_embed)
-            + b"\n//]]>\n</script>"
-        )
-
-    def render_linked_css(self, css_files: Iterable[str]) -> str:
-        """``<link rel=stylesheet>`` tags for ``css_files`` (relative paths through :meth:`static_url`)."""
-        return "".join(
-            f'<link href="{escape.xhtml_escape(url)}" type="text/css" rel="stylesheet"/>'
-            for url in self._resource_urls(css_files)
-        )
-
-    def render_embed_css(self, css_embed: Iterable[bytes]) -> bytes:
-        """One inline ``<style>`` holding every piece of ``css_embed``."""
-        return b'<style type="text/css">\n' + b"\n".join(css_embed) + b"\n</style>"
-
-    def _resource_urls(self, paths: Iterable[str]) -> list[str]:
-        seen: list[str] = []
-        for path in paths:
-            url = path if path.startswith(("/", "http:", "https:")) else self.static_url(path)
-            if url not in seen:
-                seen.append(url)
-        return seen
 
     # -- URLs ------------------------------------------------------------------------------
 
