@@ -2,6 +2,7 @@
 
     python3 demos/app.py                         # http://127.0.0.1:8888/
     python3 demos/app.py --port 9000 --data /tmp/squall-demos --debug
+    python3 demos/app.py --pubsub redis://127.0.0.1:6379/0   # chats across processes
 
 The landing page at ``/`` links the demos; each one is its own
 ``squall.web.Application`` (built by the demo's ``make_app(prefix=...)``)
@@ -34,6 +35,7 @@ import squall.autoreload
 import squall.httpserver
 import squall.ioloop
 import squall.web
+from squall.pubsub import Hub
 from squall.routing import AnyMatches, PathMatches, Rule, RuleRouter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -41,6 +43,7 @@ if HERE not in sys.path:  # the demos with several modules are packages in this 
     sys.path.insert(0, HERE)
 
 from blog.app import cookie_secret_in, default_data_dir  # noqa: E402
+from chatkit import add_pubsub_option, hub_for  # noqa: E402
 
 
 @dataclasses.dataclass
@@ -151,15 +154,23 @@ class Unavailable(squall.web.RequestHandler):
 
 
 def make_router(
-    data_dir: str | None = None, cookie_secret: str | None = None, debug: bool = False
+    data_dir: str | None = None,
+    cookie_secret: str | None = None,
+    debug: bool = False,
+    hub: Hub | None = None,
 ) -> tuple[RuleRouter, list[Demo]]:
-    """The whole site and the demos as mounted (each with its ``problem``, if any)."""
+    """The whole site and the demos as mounted (each with its ``problem``, if any).
+
+    ``hub`` (a :mod:`squall.pubsub` hub) goes to the demos that take one (the chats).
+    """
     folder = data_dir or default_data_dir()
-    offered = {
+    offered: dict[str, Any] = {
         "data_dir": folder,
         "cookie_secret": cookie_secret or cookie_secret_in(folder),
         "debug": debug,
     }
+    if hub is not None:
+        offered["hub"] = hub
     demos = [dataclasses.replace(d) for d in DEMOS]
     rules: list[Rule] = []
     fallback: list[Any] = [(r"/", LandingPage, {"demos": demos})]
@@ -198,11 +209,14 @@ def main() -> None:
     parser.add_argument(
         "--data", help=f"folder for the demos' files (default {default_data_dir()})"
     )
+    add_pubsub_option(parser)  # for the two chats
     parser.add_argument("--debug", action="store_true", help="reload on source changes")
     args = parser.parse_args()
-    router, _ = make_router(args.data, debug=args.debug)
+    hub = hub_for(parser, args.pubsub)
+    router, _ = make_router(args.data, debug=args.debug, hub=hub)
     server = squall.httpserver.HTTPServer(router)
     server.listen(args.port, args.address)
+    squall.ioloop.IOLoop.current().add_callback(hub.wait_ready)  # subscribe right away
     if args.debug:
         squall.autoreload.start()
     print(f"squall demo on http://{args.address}:{args.port}/  (Ctrl-C stops it)", flush=True)

@@ -1,10 +1,11 @@
 // The room's client: long-polls for new messages and posts what you type.
+// The cursor is the id of the newest message seen (a string; "" before any),
+// valid in every server process, so any of them can answer the next poll.
 (function () {
   "use strict";
   var room = document.getElementById("room");
   var prefix = room.dataset.prefix;
-  var cursor = Number(room.dataset.cursor);
-  var list = document.getElementById("messages");
+  var cursor = room.dataset.cursor;
   var form = document.getElementById("compose");
   var box = document.getElementById("text");
   var status = document.getElementById("status");
@@ -12,37 +13,21 @@
   var xsrf = form.elements._xsrf.value;
   var retry = 0;
 
-  function show(message) {
-    if (document.getElementById("m" + message.id)) return;
-    var item = document.createElement("li");
-    item.className = "message";
-    item.id = "m" + message.id;
-    var author = document.createElement("b");
-    author.className = "author";
-    author.textContent = message.author;
-    var text = document.createElement("span");
-    text.className = "text";
-    text.textContent = message.text;
-    item.append(author, " ", text);
-    list.appendChild(item);
-    item.scrollIntoView({ block: "nearest" });
-  }
-
   function poll() {
-    fetch(prefix + "/updates?cursor=" + cursor, { cache: "no-store" })
+    fetch(prefix + "/updates?cursor=" + encodeURIComponent(cursor), { cache: "no-store" })
       .then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.json();
       })
       .then(function (answer) {
-        answer.messages.forEach(show);
+        answer.messages.forEach(chatkit.show);
         cursor = answer.cursor;
         status.textContent = "";
         retry = 0;
         poll();
       })
       .catch(function (error) {
-        retry = Math.min(retry * 2 || 500, 15000);
+        retry = chatkit.backoff(retry);
         status.textContent = "Connection lost (" + error.message + "), retrying…";
         setTimeout(poll, retry);
       });
