@@ -146,12 +146,21 @@ def interleaved(
     return runs
 
 
-def table(title: str, runs: dict[str, list[Result]], anchor: str = "tornado") -> None:
-    """Medians over rounds; ratios paired per round against ``anchor``."""
+def table(
+    title: str,
+    runs: dict[str, list[Result]],
+    anchor: str = "tornado",
+    unit: tuple[str, str] = ("req", "request"),
+) -> None:
+    """Medians over rounds; ratios paired per round against ``anchor``.
+
+    ``unit`` names what is counted: short (column heads) and long (the footnote).
+    """
+    short, long = unit
     print(title)
     print(
-        f"{'server':<16}{'req/s':>10}{'vs ' + anchor:>12}{'CPU us/req':>12}{'vs ' + anchor:>12}"
-        f"{'min-max req/s':>17}{'errors':>8}"
+        f"{'server':<16}{short + '/s':>10}{'vs ' + anchor:>12}{f'CPU us/{short}':>12}"
+        f"{'vs ' + anchor:>12}{f'min-max {short}/s':>17}{'errors':>8}"
     )
     ref = runs[anchor]
     for impl, results in runs.items():
@@ -165,7 +174,7 @@ def table(title: str, runs: dict[str, list[Result]], anchor: str = "tornado") ->
             f"{impl:<16}{rps:>10.0f}{rps_ratio:>11.2f}x{cpu:>12.1f}{cpu_ratio:>11.2f}x"
             f"{f'{lo:.0f}-{hi:.0f}':>17}{errors:>8}"
         )
-    print(f"   (CPU 'vs {anchor}' = {anchor}'s CPU per request / this server's: > 1 is cheaper)")
+    print(f"   (CPU 'vs {anchor}' = {anchor}'s CPU per {long} / this server's: > 1 is cheaper)")
     print()
 
 

@@ -22,7 +22,6 @@ import os
 import pstats
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _wrk import CLIENT_CPU, ROOT, Result, Server, interleaved  # noqa: E402
+from _wrk import CLIENT_CPU, ROOT, Result, Server, interleaved, table  # noqa: E402
 
 SCRIPT = os.path.join(HERE, "server.py")
 ECHO_IMPLS = ["squall", "squall-uvloop", "tornado", "websockets"]
@@ -90,30 +89,8 @@ def echo(exe: str, rounds: int, seconds: float, conns: int, window: int = 1) -> 
         f"{'on each of' if conns > 1 else 'over'} {conns} connection{'s' * (conns > 1)}, "
         f"{seconds:g} s, {rounds} rounds ==",
         runs,
+        unit=("msg", "message"),
     )
-
-
-def table(title: str, runs: dict[str, list[Result]], anchor: str = "tornado") -> None:
-    """Medians over rounds; ratios paired per round against ``anchor``."""
-    print(title)
-    print(
-        f"{'server':<16}{'msg/s':>10}{'vs ' + anchor:>12}{'CPU us/msg':>12}{'vs ' + anchor:>12}"
-        f"{'min-max msg/s':>17}{'errors':>8}"
-    )
-    ref = runs[anchor]
-    for impl, results in runs.items():
-        rate = statistics.median(r[0] for r in results)
-        cpu = statistics.median(r[1] for r in results)
-        rate_ratio = statistics.median(r[0] / t[0] for r, t in zip(results, ref))
-        cpu_ratio = statistics.median(t[1] / r[1] for r, t in zip(results, ref))
-        lo, hi = min(r[0] for r in results), max(r[0] for r in results)
-        errors = sum(r[2] for r in results)
-        print(
-            f"{impl:<16}{rate:>10.0f}{rate_ratio:>11.2f}x{cpu:>12.1f}{cpu_ratio:>11.2f}x"
-            f"{f'{lo:.0f}-{hi:.0f}':>17}{errors:>8}"
-        )
-    print(f"   (CPU 'vs {anchor}' = {anchor}'s CPU per message / this server's: > 1 is cheaper)")
-    print()
 
 
 def hold(exe: str, server: Server, count: int) -> tuple[subprocess.Popen[str], float]:
