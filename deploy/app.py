@@ -16,9 +16,10 @@ Behind nginx pass ``--xheaders`` so that ``request.remote_ip`` and
 
 On SIGTERM (or SIGINT) a worker stops accepting, lets the requests in
 progress finish (:meth:`HTTPServer.shutdown`, at most ``--drain-timeout``
-seconds), closes idle keep-alive connections and exits with status 0. Since
-a clean exit is final for :func:`fork_processes`, stop a forked service by
-signalling the whole process group (systemd and supervisord below do).
+seconds), closes idle keep-alive connections and exits with status 0, which
+is final for :func:`fork_processes`. A SIGTERM to the forking parent is
+passed on to every worker; signalling the whole process group (systemd and
+supervisord below do) has the same effect.
 
 Replace :func:`make_app` with your own application.
 """

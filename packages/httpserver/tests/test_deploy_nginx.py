@@ -67,6 +67,8 @@ def _consecutive_ports(count: int) -> int:
             for port in range(first, first + count):
                 holder = socket.socket()
                 holders.append(holder)
+                # As the servers will (so that TIME_WAIT leftovers do not count as taken).
+                holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 holder.bind(("127.0.0.1", port))
         except OSError:
             continue
@@ -441,6 +443,33 @@ def test_rolling_restart_with_graceful_drain_loses_no_request(procs: _Procs) -> 
     for c in direct:
         c.close()
     assert sum(len(s.seen) for s in streams) >= 45
+
+
+def test_sigterm_to_a_forking_parent_drains_its_workers(procs: _Procs) -> None:
+    """Two forked services behind nginx; stopping one by its parent's pid alone loses nothing."""
+    ports = [_unused_port(), _unused_port()]
+    services = [procs.squall(port, "--processes=2") for port in ports]
+    for port in ports:
+        _until(lambda port=port: _accepts(port), f"squall on {port}")
+    front = procs.nginx(_nginx_conf(procs.folder, _unused_port(), ports, fail_timeout="1s"))
+    children = Path(f"/proc/{services[0].pid}/task/{services[0].pid}/children")
+    workers = _until(lambda: [int(pid) for pid in children.read_text().split()], "the workers")
+    stream = _Stream(front, ("/slow", "/"))
+    stream.start()
+    try:
+        _until(lambda: len(stream.seen) >= 5, "the first answers")
+        services[0].send_signal(signal.SIGTERM)  # the parent only, not its group
+        assert services[0].wait(_WAIT) == 0
+        mark = len(stream.seen)
+        _until(lambda: len(stream.seen) >= mark + 10, "answers from the other service")
+    finally:
+        stream.stop()
+    assert not stream.client.failures, stream.client.failures
+    assert len(workers) == 2
+    for pid in workers:  # drained and gone with their parent, not orphaned
+        _until(lambda pid=pid: not Path(f"/proc/{pid}").exists(), f"worker {pid} to exit")
+    assert not _accepts(ports[0])
+    assert {answer["pid"] for answer in stream.seen[mark:]}.isdisjoint(workers)
 
 
 @pytest.mark.skipif(not _DEPLOY_CONF.exists(), reason="deploy/ is not part of this tree")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -469,3 +471,50 @@ def test_subprocess_initialize_moves_to_a_new_loop_after_the_old_one_closed() ->
             Subprocess.uninitialize()
 
         asyncio.run(cleanup())
+
+
+def test_fork_processes_parent_passes_sigterm_on(tmp_path: Any) -> None:
+    # A SIGTERM to the parent alone reaches every worker (each drains and says so), nothing is
+    # restarted (worker 1 even dies of the signal), and the parent then exits with status 0.
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, signal, sys, time
+            from squall.process import fork_processes
+            tid = fork_processes(2)
+            if tid == 0:
+                def drained(signum, frame):
+                    print("worker 0 drained", flush=True)
+                    sys.exit(0)
+                signal.signal(signal.SIGTERM, drained)
+            open("ready-%d" % tid, "w").close()
+            for _ in range(3000):
+                time.sleep(0.01)
+            print("worker %d never got SIGTERM" % tid, flush=True)
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(tmp_path),
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(1000):
+            if (tmp_path / "ready-0").exists() and (tmp_path / "ready-1").exists():
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)  # the parent only
+        out, err = proc.communicate(timeout=20)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, err
+    assert out.splitlines() == ["worker 0 drained"], (out, err)
+    assert "starting it again" not in err

@@ -2,14 +2,20 @@
 
 The parent turns into a small supervisor (:class:`_Supervisor`): it forks one
 worker per task id, then blocks in :func:`os.wait` and forks a replacement,
-under the same task id, for every worker that ends badly.
+under the same task id, for every worker that ends badly. A ``SIGTERM`` sent
+to the parent alone (``kill <pid>``, a process manager stopping only the main
+process) is passed on to every worker and ends the restarts, so the service
+stops as a whole instead of leaving its workers orphaned.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import signal
 import sys
+from types import FrameType
+from typing import Any
 
 from squall.log import gen_log
 
@@ -50,6 +56,8 @@ class _Supervisor:
     def __init__(self, restarts_allowed: int) -> None:
         self.workers: dict[int, int] = {}  # pid -> task id
         self.restarts_left = restarts_allowed
+        self.stopping = False
+        self.parents_handler: Any = None  # the parent's own SIGTERM handler while supervising
 
     def spawn(self, task: int) -> bool:
         """Fork the worker for ``task``; True in that worker, False back in the parent."""
@@ -60,13 +68,36 @@ class _Supervisor:
             return False
         _task_id = task
         random.seed()  # fresh entropy: workers must not share the parent's sequence
+        if self.parents_handler is not None:  # a replacement: gets what the first workers had
+            signal.signal(signal.SIGTERM, self.parents_handler)
         return True
+
+    def _pass_on(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM to the parent: stop restarting and pass it to every worker."""
+        if not self.stopping:
+            gen_log.info("SIGTERM: stopping %d worker processes", len(self.workers))
+        self.stopping = True
+        for pid in list(self.workers):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
 
     def supervise(self) -> int | None:
         """Wait on the workers; the task id if this process became a replacement worker.
 
-        None once every worker has exited successfully (or none is left to wait for).
+        None once every worker has exited successfully (or none is left to wait for),
+        or every worker has ended after a SIGTERM to the parent.
         """
+        previous = signal.signal(signal.SIGTERM, self._pass_on)
+        self.parents_handler = signal.SIG_DFL if previous is None else previous
+        try:
+            return self._watch()
+        finally:
+            if _task_id is None:  # still the parent (a replacement worker reset it already)
+                signal.signal(signal.SIGTERM, self.parents_handler)
+
+    def _watch(self) -> int | None:
         while self.workers:
             try:
                 pid, status = os.wait()
@@ -76,6 +107,9 @@ class _Supervisor:
             if task is None:
                 continue  # a child someone else started
             code = os.waitstatus_to_exitcode(status)
+            if self.stopping:
+                gen_log.info("worker %d (pid %d) stopped (exit code %d)", task, pid, code)
+                continue
             if code == 0:
                 gen_log.info("worker %d (pid %d) finished", task, pid)
                 continue
@@ -97,7 +131,10 @@ def fork_processes(num_processes: int | None, max_restarts: int | None = None) -
     ``num_processes - 1``.  The parent never returns: it waits for the
     workers, forks a replacement with the same task id for each one that
     ends abnormally (killed by a signal or with a non-zero status), and calls
-    ``sys.exit(0)`` once all have exited successfully.  Workers share no
+    ``sys.exit(0)`` once all have exited successfully.  A ``SIGTERM`` to the
+    parent is passed on to every worker and stops the replacing; the parent
+    exits with status 0 once the workers are gone (Tornado's parent just
+    dies, leaving its workers running).  Workers share no
     memory, so create no event loop before the call.  Unix only; not usable
     together with :mod:`squall.autoreload`.
 
