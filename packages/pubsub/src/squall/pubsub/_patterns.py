@@ -89,7 +89,7 @@ class LongPollRelay:
 
     @property
     def cursor(self) -> Any:
-        """The cursor of the newest entry: its number, or its key with ``key`` (``None`` before any)."""
+        """Where the newest entry is, as a cursor (its number, or its key with ``key``; ``None`` before any)."""
         if self._key is None:
             return self._last
         return self._newest_key(self._last)
