@@ -5,7 +5,11 @@ Served with the pytest fixtures of squall.testing (``app`` -> ``fetch``).
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import textwrap
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -433,3 +437,55 @@ class TestTemplates:
     async def test_locale_falls_back_to_en_us(self, fetch: Fetch) -> None:
         page = (await fetch("/page")).body.decode()
         assert "locale=en_US" in page
+
+
+def test_event_loop_setting_serves_the_overview_on_uvloop(tmp_path: Any) -> None:
+    pytest.importorskip("uvloop")
+    script = tmp_path / "hello.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import asyncio, json, socket, urllib.request
+            import squall.ioloop, squall.web
+
+            class MainHandler(squall.web.RequestHandler):
+                def get(self):
+                    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+                    self.write({"loop": loop})
+
+            app = squall.web.Application([(r"/", MainHandler)], event_loop="uvloop")
+            probe = socket.socket()
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+            probe.close()
+            app.listen(port, "127.0.0.1")
+            loop = squall.ioloop.IOLoop.current()
+
+            def ask():
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as reply:
+                    print(json.loads(reply.read())["loop"])
+                loop.add_callback(loop.stop)
+
+            loop.run_in_executor(None, ask)
+            loop.start()
+
+            async def too_late():
+                try:
+                    squall.web.Application([], event_loop="uvloop")
+                except RuntimeError as exc:
+                    print("refused:", exc)
+
+            loop.close()
+            squall.ioloop.use_event_loop("asyncio")
+            asyncio.run(too_late())
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SQUALL_EVENT_LOOP"}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "uvloop"
+    assert lines[1].startswith("refused: event loop 'uvloop' requested")

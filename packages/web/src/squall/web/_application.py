@@ -21,6 +21,7 @@ from squall.httputil import (
     HTTPServerRequest,
     RequestStartLine,
 )
+from squall.ioloop import use_event_loop
 from squall.log import access_log
 from squall.routing import (
     AnyMatches,
@@ -136,7 +137,10 @@ class Application(ReversibleRouter):
         ``template_path``, ``template_loader``, ``autoescape``,
         ``template_whitespace``, ``ui_modules``, ``ui_methods``,
         ``static_path``, ``static_url_prefix``, ``static_handler_class``,
-        ``static_handler_args``.
+        ``static_handler_args``; and squall's ``event_loop`` (``"asyncio"``
+        or ``"uvloop"``: :func:`squall.ioloop.use_event_loop` is called with
+        it, so build the application before the loop starts, as the
+        overview's ``main()`` does).
 
     With ``static_path``, ``/static/(.*)`` (or ``static_url_prefix``),
     ``/favicon.ico`` and ``/robots.txt`` are served from that directory.
@@ -152,6 +156,8 @@ class Application(ReversibleRouter):
         if settings.get("debug"):
             for name, implied in _DEBUG_IMPLIES.items():
                 settings.setdefault(name, implied)
+        if settings.get("event_loop"):
+            use_event_loop(settings["event_loop"])
         self.settings = settings
         self.default_host = default_host
         gzip_wanted = bool(settings.get("compress_response") or settings.get("gzip"))

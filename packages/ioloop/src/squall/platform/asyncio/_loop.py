@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from squall.concurrent import Future
 from squall.ioloop import IOLoop
+from squall.ioloop._choice import _new_loop
 from squall.ioloop._ioloop import (
     _policy_loop_peek,
     _register_wrapper,
@@ -243,7 +244,7 @@ class AsyncIOMainLoop(BaseAsyncIOLoop):
     def initialize(self, **kwargs: Any) -> None:  # type: ignore[override]
         target = _usable_thread_loop()
         if target is None:
-            target = asyncio.new_event_loop()
+            target = _new_loop()
             asyncio.set_event_loop(target)
         super().initialize(target, **kwargs)
 
@@ -252,11 +253,13 @@ class AsyncIOLoop(BaseAsyncIOLoop):
     """An :class:`~squall.ioloop.IOLoop` that creates, and owns, a fresh asyncio loop.
 
     What ``IOLoop()`` builds. Created from :func:`asyncio.new_event_loop`, so it
-    honours the asyncio policy in force (e.g. uvloop's); closed by :meth:`~squall.ioloop.IOLoop.close`.
+    honours the asyncio policy in force (uvloop's after
+    :func:`~squall.ioloop.use_event_loop`, or with ``SQUALL_EVENT_LOOP=uvloop``);
+    closed by :meth:`~squall.ioloop.IOLoop.close`.
     """
 
     def initialize(self, **kwargs: Any) -> None:  # type: ignore[override]
-        owned = asyncio.new_event_loop()
+        owned = _new_loop()
         try:
             super().initialize(owned, **kwargs)
         except BaseException:
