@@ -102,7 +102,14 @@ class Updates(chatkit.Page):
     async def get(self) -> None:
         self.nickname()
         cursor = self.get_query_argument("cursor", "")
-        pending = self.pending = asyncio.ensure_future(self.room.relay.wait(cursor))
+        if not cursor:  # the page saw an empty room: whatever came since, else the next one
+            kept, cursor = await chatkit.kept_after(self.room.relay, cursor)
+            if kept:
+                self.set_header("Cache-Control", "no-store")
+                self.write({"messages": kept, "cursor": cursor})
+                return
+        wanted = cursor or None
+        pending = self.pending = asyncio.ensure_future(self.room.relay.wait(wanted))
         await asyncio.wait((pending,), timeout=self.poll_seconds)
         if pending.cancelled():
             return  # on_connection_close: nobody to answer

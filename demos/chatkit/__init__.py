@@ -69,11 +69,8 @@ async def kept_after(relay: LongPollRelay, cursor: str) -> tuple[list[Any], str]
     An id the relay does not know (``""``, one that fell out of its history,
     one from before a restart) means "from the start": every kept message.
     """
-    newest = relay.cursor
-    if newest is None or newest == cursor:
-        return [], cursor
-    batch = await relay.wait(cursor)  # there is something after cursor: answered at once
-    return batch.messages, batch.cursor
+    batch = relay.since(cursor or None)
+    return batch.messages, str(batch.cursor or cursor)
 
 
 # -- pages ---------------------------------------------------------------------------------

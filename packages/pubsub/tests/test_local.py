@@ -366,3 +366,36 @@ async def test_long_poll_relay_key_errors_are_logged(caplog: pytest.LogCaptureFi
     assert "key function failed" in caplog.text
     batch = await relay.wait(1)
     assert batch.messages == ["no id here"] and batch.cursor == 1
+
+
+async def test_long_poll_relay_since_never_waits() -> None:
+    hub = LocalHub()
+    keyed = LongPollRelay(hub, "room", history=2, key=lambda m: m["id"])
+    plain = LongPollRelay(hub, "room", history=2)
+    empty = keyed.since()
+    assert empty.messages == [] and empty.cursor is None and not empty.missed
+    await hub.publish("room", {"id": "a"})
+    batch = keyed.since()
+    assert batch.messages == [{"id": "a"}] and batch.cursor == "a" and not batch.missed
+    assert keyed.since("a").messages == [] and keyed.since("a").cursor == "a"
+    for ident in ("b", "c"):
+        await hub.publish("room", {"id": ident})
+    batch = keyed.since()  # "a" fell out of a history of two
+    assert [m["id"] for m in batch.messages] == ["b", "c"] and batch.missed
+    unknown = keyed.since("zzz")  # no grace period here
+    assert len(unknown.messages) == 2 and unknown.missed and unknown.cursor == "c"
+    assert plain.since(2).messages == [{"id": "c"}] and plain.since(2).cursor == 3
+    keyed.close()
+    with pytest.raises(RuntimeError):
+        keyed.since()
+
+
+async def test_long_poll_relay_unknown_cursor_in_a_fresh_process_waits_for_the_next() -> None:
+    # Nothing heard yet: no grace period; the next message answers, marked missed.
+    hub = LocalHub()
+    relay = LongPollRelay(hub, "room", key=lambda m: m["id"], grace=3600)
+    waiter = asyncio.ensure_future(relay.wait("from-another-process"))
+    await asyncio.sleep(0)
+    await hub.publish("room", {"id": "first"})
+    batch = await asyncio.wait_for(waiter, 30)
+    assert batch.messages == [{"id": "first"}] and batch.missed

@@ -174,6 +174,8 @@ class LongPollRelay:
         different times: a client's next poll can land where its cursor has
         not arrived yet.
         """
+        if not self._entries:
+            return None  # nothing heard at all (a fresh process): nothing to wait for
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._grace
         while cursor not in self._numbers:
@@ -184,6 +186,20 @@ class LongPollRelay:
             if self._listener is None:
                 raise RuntimeError("the relay is closed")
         return self._numbers[cursor]
+
+    def since(self, cursor: Any = None) -> Batch:
+        """The kept messages after ``cursor`` right now, without waiting.
+
+        ``None`` means "from the start": every kept message (``missed`` is
+        set when older ones already fell out). A cursor the relay does not
+        know also yields every kept message, with ``missed`` set; unlike
+        :meth:`wait`, no grace period is given. Useful to render a page with
+        the recent history before its first long poll.
+        """
+        if self._listener is None:
+            raise RuntimeError("the relay is closed")
+        number = 0 if cursor is None else self._number_of(cursor)
+        return self._since(number, cursor)
 
     async def wait(self, cursor: Any = None) -> Batch:
         """The messages after ``cursor``, waiting for one if there are none yet.
