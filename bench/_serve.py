@@ -14,7 +14,10 @@ from collections.abc import Awaitable, Callable
 def listener() -> socket.socket:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    s = socket.socket()
+    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY on accepted sockets
+    # only when the listener says so (proto 0 leaves Nagle on, and servers
+    # that rely on asyncio for it stall 40 ms per response on delayed ACKs).
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", 0))
     s.listen(4096)
@@ -23,8 +26,11 @@ def listener() -> socket.socket:
 
 
 def run(main: Callable[[], Awaitable[None]], impl: str, profile_to: str | None) -> None:
-    """Run ``main`` forever; uvloop when ``impl`` ends with ``-uvloop``."""
-    if impl.endswith("-uvloop"):
+    """Run ``main`` forever; uvloop when ``impl`` ends with ``-uvloop`` or ``-speedups``
+    (which also asks squall for the httptools parser)."""
+    if impl.endswith("-speedups"):
+        os.environ.setdefault("SQUALL_HTTP_PARSER", "httptools")
+    if impl.endswith(("-uvloop", "-speedups")):
         import uvloop
 
         uvloop.install()

@@ -157,10 +157,12 @@ def table(
     ``unit`` names what is counted: short (column heads) and long (the footnote).
     """
     short, long = unit
+    name = max(16, 2 + max(len(impl) for impl in runs))
+    vs = max(12, 2 + len(anchor) + 3)
     print(title)
     print(
-        f"{'server':<16}{short + '/s':>10}{'vs ' + anchor:>12}{f'CPU us/{short}':>12}"
-        f"{'vs ' + anchor:>12}{f'min-max {short}/s':>17}{'errors':>8}"
+        f"{'server':<{name}}{short + '/s':>10}{'vs ' + anchor:>{vs}}{f'CPU us/{short}':>12}"
+        f"{'vs ' + anchor:>{vs}}{f'min-max {short}/s':>17}{'errors':>8}"
     )
     ref = runs[anchor]
     for impl, results in runs.items():
@@ -171,8 +173,8 @@ def table(
         lo, hi = min(r[0] for r in results), max(r[0] for r in results)
         errors = sum(r[2] for r in results)
         print(
-            f"{impl:<16}{rps:>10.0f}{rps_ratio:>11.2f}x{cpu:>12.1f}{cpu_ratio:>11.2f}x"
-            f"{f'{lo:.0f}-{hi:.0f}':>17}{errors:>8}"
+            f"{impl:<{name}}{rps:>10.0f}{rps_ratio:>{vs - 1}.2f}x{cpu:>12.1f}"
+            f"{cpu_ratio:>{vs - 1}.2f}x{f'{lo:.0f}-{hi:.0f}':>17}{errors:>8}"
         )
     print(f"   (CPU 'vs {anchor}' = {anchor}'s CPU per {long} / this server's: > 1 is cheaper)")
     print()

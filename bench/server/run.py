@@ -30,7 +30,15 @@ sys.path.insert(0, os.path.dirname(HERE))
 from _wrk import Server, check_machine, idle_memory, interleaved, measure, profile, table  # noqa: E402
 
 SCRIPT = os.path.join(HERE, "server.py")
-HELLO_IMPLS = ["squall", "squall-uvloop", "tornado", "asyncio", "uvicorn"]
+HELLO_IMPLS = [
+    "squall",
+    "squall-uvloop",
+    "squall-speedups",
+    "tornado",
+    "asyncio",
+    "uvicorn",
+    "uvicorn-httptools-uvloop",
+]
 POST_IMPLS = ["squall", "tornado"]
 MEMORY_IMPLS = ["squall", "tornado", "asyncio"]
 

@@ -1,6 +1,7 @@
 """HTTP servers for bench/server/run.py: one process per run, chosen by argv.
 
-usage: server.py IMPL  (IMPL: squall, squall-uvloop, tornado, asyncio, uvicorn)
+usage: server.py IMPL  (IMPL: squall, squall-uvloop, squall-speedups, tornado, asyncio,
+uvicorn (h11), uvicorn-httptools-uvloop)
 
 Every server answers GET with "Hello, world!" and POST by echoing the body,
 keeps connections alive, and prints its port on stdout, then serves until
@@ -67,7 +68,7 @@ async def main() -> None:
                     self.t.write(reply * n)
 
         await asyncio.get_running_loop().create_server(Fixed, sock=sock, backlog=4096)
-    elif impl == "uvicorn":
+    elif impl in ("uvicorn", "uvicorn-httptools-uvloop"):
         import uvicorn
 
         async def app(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -100,7 +101,7 @@ async def main() -> None:
             app,
             host="127.0.0.1",
             port=port,
-            http="h11",
+            http="h11" if impl == "uvicorn" else "httptools",
             loop="none",
             lifespan="off",
             access_log=False,

@@ -26,8 +26,17 @@ sys.path.insert(0, os.path.dirname(HERE))
 from _wrk import Server, check_machine, idle_memory, interleaved, measure, profile, table  # noqa: E402
 
 SCRIPT = os.path.join(HERE, "server.py")
-HELLO_IMPLS = ["squall", "squall-uvloop", "tornado", "aiohttp"]
-PAGE_IMPLS = ["squall", "tornado"]
+HELLO_IMPLS = [
+    "squall",
+    "squall-uvloop",
+    "squall-speedups",
+    "tornado",
+    "aiohttp",
+    "sanic-uvloop",
+    "starlette-uvloop",
+    "blacksheep-uvloop",
+]
+PAGE_IMPLS = ["squall", "squall-speedups", "tornado"]
 MEMORY_IMPLS = ["squall", "tornado"]
 
 
