@@ -492,4 +492,3 @@ class ASGIContainer(HTTPServerConnectionDelegate):
         tb: TracebackType | None,
     ) -> None:
         await self.shutdown()
-

@@ -51,9 +51,12 @@ class _LifespanRun:
         self._stopped = loop.create_future()
         self._stop_asked = loop.create_future()
         scope = {"type": "lifespan", "asgi": _HTTP_ASGI, "state": self._state}
-        self._task = loop.create_task(self._application(scope, self._receive, self._send))
+        self._task = loop.create_task(self._converse(scope))
         self._task.add_done_callback(self._ended)
         await self._started
+
+    async def _converse(self, scope: dict[str, Any]) -> None:
+        await self._application(scope, self._receive, self._send)
 
     async def shutdown(self) -> None:
         task, asked, stopped = self._task, self._stop_asked, self._stopped

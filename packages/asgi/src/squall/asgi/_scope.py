@@ -9,6 +9,7 @@ every request, so their byte forms are cached both ways.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
@@ -153,7 +154,7 @@ def _make_scope(
     return scope
 
 
-def _route_target(scope: dict[str, Any]) -> str:
+def _route_target(scope: MutableMapping[str, Any]) -> str:
     """The request target a squall application routes on, from an ASGI scope.
 
     The mount point (``root_path``) is taken off the front of the path; the

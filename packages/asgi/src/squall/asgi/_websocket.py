@@ -55,8 +55,8 @@ class _SocketCall:
     """One WebSocket request given to an ASGI application (see the module docs)."""
 
     __slots__ = (
-        "_connect_given",
         "_conn",
+        "_connect_given",
         "_container",
         "_key",
         "_messages",
@@ -231,8 +231,8 @@ class _SocketCall:
         elif kind == "websocket.http.response.start":
             if stage != _WAITING:
                 raise self._out_of_turn(kind)
-            reply = self._reply = _Reply(self._conn, "GET")
-            reply.start(message)
+            answer = self._reply = _Reply(self._conn, "GET")
+            answer.start(message)
             self._stage = _ANSWERING
         elif kind == "websocket.http.response.body":
             reply = self._reply
