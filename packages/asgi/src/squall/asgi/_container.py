@@ -322,6 +322,8 @@ class _HTTPCall(HTTPMessageDelegate):
         try:
             if not container._ready:
                 await container._start_once()
+                # The scope was made before the startup filled the state in.
+                scope["state"] = container.state.copy()
             await container.application(scope, self.receive, self.send)
         except Exception as exc:
             self._failed(exc)

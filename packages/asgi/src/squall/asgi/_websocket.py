@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from squall.httputil import HTTPConnection, HTTPHeaders, ResponseStartLine
+from squall.httputil import HTTPConnection, HTTPHeaders, ResponseStartLine, responses
 from squall.iostream import StreamClosedError
 from squall.log import app_log
 from squall.websocket._frames import WebSocketClosedError, WebSocketProtocol
@@ -98,7 +98,7 @@ class _SocketCall:
                 answer[name] = value
             body = refusal.message.encode("utf-8")
             answer["Content-Length"] = str(len(body))
-            line = ResponseStartLine("HTTP/1.1", refusal.status, "")
+            line = ResponseStartLine("HTTP/1.1", refusal.status, responses.get(refusal.status, ""))
             conn.write_headers(line, answer, body or None)
             conn.finish()
             return
@@ -290,6 +290,8 @@ class _SocketCall:
         try:
             if not container._ready:
                 await container._start_once()
+                # The scope was made before the startup filled the state in.
+                scope["state"] = container.state.copy()
             await container.application(scope, self.receive, self.send)
         except Exception as exc:
             self._failed(exc)
