@@ -99,7 +99,7 @@ class ASGIServer:
                 port=self.port,
                 log_level="warning",
                 http="h11",
-                ws="websockets",
+                ws="websockets-sansio",
                 lifespan="on",
                 **options,
             )
@@ -237,3 +237,32 @@ def arun() -> Callable[[Coroutine[Any, Any, Any]], Any]:
 def raw() -> Callable[..., bytes]:
     """``raw(port, data)``: the bytes a server sends back to ``data`` until it closes."""
     return raw_exchange
+
+
+def load_site() -> Any:
+    """A fresh copy of ``site_app.py`` (the squall site the ASGI servers run)."""
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site_app.py")
+    spec = importlib.util.spec_from_file_location("squall_asgi_site", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module", params=["uvicorn", "hypercorn"])
+def site(request: Any) -> Iterator[Any]:
+    """The squall site under uvicorn, then under hypercorn: ``.port``, ``.kind``, ``.module``."""
+    module = load_site()
+    live = ASGIServer(request.param, module.application)
+    live.module = module  # type: ignore[attr-defined]
+    yield live
+    live.close()
+    assert "shutdown hook" in module.events
+
+
+@pytest.fixture
+def site_module() -> Any:
+    return load_site()
