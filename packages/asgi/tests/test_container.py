@@ -350,6 +350,36 @@ def test_send_waits_for_a_slow_client(squall_server: Any) -> None:
         sock.close()
 
 
+def test_unread_body_does_not_stall_the_connection(squall_server: Any) -> None:
+    """An app that answers without reading a large body: the server still drains the socket."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()  # a first piece, then no more reading
+        await asyncio.sleep(0.2)  # meanwhile the unread body fills the window
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"no thanks"})
+
+    live = squall_server(plain(app))
+    size = 8 * 1024 * 1024
+    sock = socket.create_connection(("127.0.0.1", live.port), timeout=TIMEOUT)
+    try:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size)
+        sock.sendall(b"a" * (1024 * 1024))
+        received = b""
+        while b"no thanks" not in received:
+            chunk = sock.recv(65536)
+            assert chunk
+            received += chunk
+        assert received.startswith(b"HTTP/1.1 200 ")
+        # The rest of the body is read (and the connection closed), not left to block us.
+        try:
+            sock.sendall(b"b" * size)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    finally:
+        sock.close()
+
+
 def test_app_returning_without_response_gets_500(
     squall_server: Any, fetch: Any, caplog: Any
 ) -> None:

@@ -310,6 +310,9 @@ class _HTTPCall(HTTPMessageDelegate):
             if reply.complete:
                 self._log(reply.status)
                 self._wake()
+                # Answered: a body nobody will read must not hold the
+                # connection's reading back (the server drops the rest).
+                self._make_room()
             if pending is not None:
                 await pending
         elif kind == "http.response.start":
@@ -318,6 +321,12 @@ class _HTTPCall(HTTPMessageDelegate):
             raise RuntimeError(f"unexpected ASGI message {kind!r} for an HTTP request")
 
     async def _run(self, scope: dict[str, Any]) -> None:
+        try:
+            await self._call(scope)
+        finally:
+            self._make_room()
+
+    async def _call(self, scope: dict[str, Any]) -> None:
         container = self._container
         try:
             if not container._ready:
