@@ -4,6 +4,7 @@ Run from the repository root (see README.md for the setup):
 
     python bench/asgi/run.py                 # 3 rounds
     python bench/asgi/run.py --rounds 5 --conns 20
+    python bench/asgi/run.py --profile       # cProfile of squall's container under wrk
 
 Servers (server.py, one fresh process per measurement, pinned to CPU 0;
 wrk pinned to CPU 1) run the same Starlette application.  Rounds are
@@ -21,10 +22,18 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _wrk import Server, check_machine, interleaved, measure, table  # noqa: E402
+from _wrk import Server, check_machine, interleaved, measure, profile, table  # noqa: E402
 
 SCRIPT = os.path.join(HERE, "server.py")
-IMPLS = ["squall", "squall-uvloop", "uvicorn-h11", "uvicorn-httptools", "hypercorn"]
+IMPLS = [
+    "squall",
+    "squall-uvloop",
+    "squall-speedups",
+    "uvicorn-h11",
+    "uvicorn-httptools",
+    "uvicorn-httptools-uvloop",
+    "hypercorn",
+]
 
 
 def hello(impls: list[str], rounds: int, seconds: float, conns: int) -> None:
@@ -46,8 +55,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--conns", type=int, default=50)
     parser.add_argument("--impls", default=",".join(IMPLS), help="comma-separated servers")
+    parser.add_argument("--profile", action="store_true", help="cProfile squall instead")
     args = parser.parse_args()
     check_machine()
+    if args.profile:
+        profile(SCRIPT, "squall", args.seconds, args.conns)
+        return
     impls = args.impls.split(",")
     if "uvicorn-h11" not in impls:
         impls.insert(0, "uvicorn-h11")  # the anchor of the ratios

@@ -1,12 +1,15 @@
 """ASGI servers for bench/asgi/run.py: one process per run, chosen by argv.
 
-usage: server.py IMPL   (squall, squall-uvloop, uvicorn-h11, uvicorn-httptools, hypercorn)
+usage: server.py IMPL [PROFILE_OUT]   (squall, squall-uvloop, squall-speedups, uvicorn-h11,
+uvicorn-httptools, uvicorn-httptools-uvloop, hypercorn)
 
 Every server runs the *same* Starlette application, a hello world at ``/``.
 squall serves it with ``HTTPServer(ASGIContainer(app))`` (``-uvloop``: on
-uvloop), uvicorn with its pure-Python h11 protocol or its httptools one
-(both on the asyncio loop, access log off), hypercorn with its asyncio
-worker.  Each listens on a socket made here, prints its port, then serves
+uvloop; ``-speedups``: uvloop and the httptools parser), uvicorn with its
+pure-Python h11 protocol or its httptools one (on the asyncio loop, or on
+uvloop for ``-uvloop``; access log off), hypercorn with its asyncio worker.
+Each listens on a socket made by ``bench/_serve.py`` (``IPPROTO_TCP``, so
+asyncio turns Nagle off on accepted sockets), prints its port, then serves
 until SIGTERM.
 """
 
@@ -16,7 +19,6 @@ import asyncio
 import gc
 import logging
 import os
-import socket
 import sys
 
 from starlette.applications import Starlette
@@ -36,28 +38,10 @@ async def hello(request: object) -> PlainTextResponse:
 app = Starlette(routes=[Route("/", hello)])
 
 
-def tcp_listener() -> socket.socket:
-    """``_serve.listener()``, made with ``IPPROTO_TCP``.
-
-    asyncio turns Nagle's algorithm off only on sockets whose ``proto`` says
-    TCP; accepted sockets inherit it from the listener.  Without it uvicorn
-    and hypercorn (which write the head and the body separately) wait for
-    the client's delayed ACK, 40 ms per request.
-    """
-    made = listener()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    made.close()
-    sock.listen(4096)
-    sock.setblocking(False)
-    return sock
-
-
 async def main() -> None:
     for name in ("squall.access", "uvicorn.access", "hypercorn.access"):
         logging.getLogger(name).disabled = True
-    sock = tcp_listener()
+    sock = listener()
     port = sock.getsockname()[1]
     if impl.startswith("squall"):
         from squall.asgi import ASGIContainer
@@ -74,8 +58,8 @@ async def main() -> None:
 
         config = uvicorn.Config(
             app,
-            http=impl.split("-", 1)[1],
-            loop="asyncio",
+            http=impl.split("-")[1],
+            loop="none",  # the loop run() made: asyncio, or uvloop for the -uvloop names
             lifespan="on",
             access_log=False,
             log_level="warning",
@@ -98,4 +82,4 @@ async def main() -> None:
         sys.exit(f"unknown server {impl}")
 
 
-run(main, impl, None)
+run(main, impl, sys.argv[2] if len(sys.argv) > 2 else None)
