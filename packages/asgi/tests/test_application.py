@@ -44,6 +44,14 @@ def test_hello_world(site: Any, fetch: Any) -> None:
     assert "startup hook" in site.module.events
 
 
+def test_date_and_server_fields_are_the_asgi_servers_alone(site: Any, fetch: Any) -> None:
+    for path in ("/", "/story/abc"):  # a page and an error page
+        _, headers, _ = fetch(site.port, "GET", path)
+        assert len(headers.get_all("Date")) == 1, headers.get_all("Date")
+        (server,) = headers.get_all("Server")
+        assert server.startswith(site.kind), server
+
+
 def test_path_arguments_and_404(site: Any, fetch: Any) -> None:
     assert fetch(site.port, "GET", "/story/42")[2] == b"You requested the story 42"
     assert fetch(site.port, "GET", "/story/abc")[0] == 404
@@ -288,6 +296,7 @@ def test_events_of_a_simple_response(arun: Any) -> None:
     names = [name for name, _ in start["headers"]]
     assert b"content-length" in names
     assert b"connection" not in names  # hop-by-hop: the ASGI server frames the response
+    assert b"date" not in names and b"server" not in names  # the ASGI server writes those
     assert all(name == name.lower() for name in names)
     assert body == {
         "type": "http.response.body",
@@ -437,6 +446,7 @@ def test_websocket_events(site_module: Any, arun: Any) -> None:
 
     accept, welcome, text, data = arun(go())
     assert accept["type"] == "websocket.accept" and accept["subprotocol"] == "echo"
+    assert not {b"date", b"server"} & {name for name, _ in accept["headers"]}
     assert welcome == {"type": "websocket.send", "text": "welcome"}
     assert text == {"type": "websocket.send", "text": "echo hey"}
     assert data == {"type": "websocket.send", "bytes": b"ba"}
