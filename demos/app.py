@@ -178,6 +178,7 @@ def make_router(
         mine = dict(offered)
         if demo.folder == "upload":  # uploaded files go to the data dir too
             mine["folder"] = os.path.join(folder, "uploads")
+            os.makedirs(mine["folder"], exist_ok=True)
         try:
             app = _build(demo, mine)
         except Exception as error:
