@@ -23,6 +23,7 @@ import squall.web
 import squall.websocket
 from asgiref.testing import ApplicationCommunicator
 from squall.asgi import ASGIApplication
+from squall.asgi._scope import _route_target
 from squall.httpclient import AsyncHTTPClient
 from squall.websocket import websocket_connect
 
@@ -348,6 +349,27 @@ def test_root_path_is_taken_off_before_routing(arun: Any) -> None:
     events = arun(go())
     assert events[0]["status"] == 200
     assert b"".join(event.get("body", b"") for event in events[1:]) == b"ab"
+
+
+def test_a_path_that_only_starts_like_the_root_path_keeps_its_start(arun: Any) -> None:
+    async def status_of(path: str, root: str) -> int:
+        scope = http_scope(path, root_path=root)
+        communicator = ApplicationCommunicator(ASGIApplication(squall_app()), scope)
+        await communicator.send_input({"type": "http.request", "body": b""})
+        events = await collect(communicator)
+        await communicator.wait(TIMEOUT)
+        return int(events[0]["status"])
+
+    async def go() -> list[int]:
+        # "/chunks" is not below the mount point "/ch"; "/ch" itself is its root
+        return [await status_of("/chunks", "/ch"), await status_of("/ch", "/ch")]
+
+    assert arun(go()) == [200, 200]
+    no_raw = http_scope("/ch/chunks", root_path="/ch")
+    del no_raw["raw_path"]  # raw_path is optional: the decoded path serves then
+    assert _route_target(no_raw) == "/chunks"
+    no_raw.update(path="/cherry", root_path="/ch")
+    assert _route_target(no_raw) == "/cherry"
 
 
 def test_long_poll_hears_the_disconnect(site_module: Any, arun: Any) -> None:
