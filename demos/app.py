@@ -15,6 +15,12 @@ rest of the site still runs.
 Nothing to configure: the blog's SQLite file and the cookie secret live in a
 per-user data dir (``--data``; by default ``~/.local/share/squall-demos`` or
 ``$SQUALL_DEMO_DATA``), created on first start.
+
+The same site runs under an ASGI server too (demos/asgi.py, which builds it
+with :func:`make_router` and serves nothing itself)::
+
+    uvicorn --app-dir demos asgi:app
+    hypercorn --bind 127.0.0.1:8000 demos/asgi:app
 """
 
 from __future__ import annotations
@@ -178,6 +184,7 @@ def make_router(
         mine = dict(offered)
         if demo.folder == "upload":  # uploaded files go to the data dir too
             mine["folder"] = os.path.join(folder, "uploads")
+            os.makedirs(mine["folder"], exist_ok=True)
         try:
             app = _build(demo, mine)
         except Exception as error:

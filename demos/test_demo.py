@@ -161,3 +161,10 @@ def test_demos_share_nothing_by_accident(site: tuple[str, Path, str]) -> None:
     assert "/guestbook/static/site.css?v=" in guestbook and "/blog/static/blog.css?v=" in blog
     status, headers, _ = _get(base + "/blog/compose", follow=False)
     assert status == 302 and headers["Location"].startswith("/blog/signin?")
+
+
+def test_the_upload_folder_is_made_in_the_data_dir(site: tuple[str, Path, str]) -> None:
+    """The upload demo writes its .part files straight into data/uploads: it must be there."""
+    base, data, _ = site
+    assert (data / "uploads").is_dir()
+    assert _get(base + "/upload/files")[0] == 200

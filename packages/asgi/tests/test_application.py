@@ -23,6 +23,7 @@ import squall.web
 import squall.websocket
 from asgiref.testing import ApplicationCommunicator
 from squall.asgi import ASGIApplication
+from squall.asgi._scope import _route_target
 from squall.httpclient import AsyncHTTPClient
 from squall.websocket import websocket_connect
 
@@ -42,6 +43,14 @@ def test_hello_world(site: Any, fetch: Any) -> None:
     assert (status, body) == (200, b"Hello, world")
     assert headers["Content-Length"] == "12"
     assert "startup hook" in site.module.events
+
+
+def test_date_and_server_fields_are_the_asgi_servers_alone(site: Any, fetch: Any) -> None:
+    for path in ("/", "/story/abc"):  # a page and an error page
+        _, headers, _ = fetch(site.port, "GET", path)
+        assert len(headers.get_all("Date")) == 1, headers.get_all("Date")
+        (server,) = headers.get_all("Server")
+        assert server.startswith(site.kind), server
 
 
 def test_path_arguments_and_404(site: Any, fetch: Any) -> None:
@@ -288,6 +297,7 @@ def test_events_of_a_simple_response(arun: Any) -> None:
     names = [name for name, _ in start["headers"]]
     assert b"content-length" in names
     assert b"connection" not in names  # hop-by-hop: the ASGI server frames the response
+    assert b"date" not in names and b"server" not in names  # the ASGI server writes those
     assert all(name == name.lower() for name in names)
     assert body == {
         "type": "http.response.body",
@@ -339,6 +349,27 @@ def test_root_path_is_taken_off_before_routing(arun: Any) -> None:
     events = arun(go())
     assert events[0]["status"] == 200
     assert b"".join(event.get("body", b"") for event in events[1:]) == b"ab"
+
+
+def test_a_path_that_only_starts_like_the_root_path_keeps_its_start(arun: Any) -> None:
+    async def status_of(path: str, root: str) -> int:
+        scope = http_scope(path, root_path=root)
+        communicator = ApplicationCommunicator(ASGIApplication(squall_app()), scope)
+        await communicator.send_input({"type": "http.request", "body": b""})
+        events = await collect(communicator)
+        await communicator.wait(TIMEOUT)
+        return int(events[0]["status"])
+
+    async def go() -> list[int]:
+        # "/chunks" is not below the mount point "/ch"; "/ch" itself is its root
+        return [await status_of("/chunks", "/ch"), await status_of("/ch", "/ch")]
+
+    assert arun(go()) == [200, 200]
+    no_raw = http_scope("/ch/chunks", root_path="/ch")
+    del no_raw["raw_path"]  # raw_path is optional: the decoded path serves then
+    assert _route_target(no_raw) == "/chunks"
+    no_raw.update(path="/cherry", root_path="/ch")
+    assert _route_target(no_raw) == "/cherry"
 
 
 def test_long_poll_hears_the_disconnect(site_module: Any, arun: Any) -> None:
@@ -437,6 +468,7 @@ def test_websocket_events(site_module: Any, arun: Any) -> None:
 
     accept, welcome, text, data = arun(go())
     assert accept["type"] == "websocket.accept" and accept["subprotocol"] == "echo"
+    assert not {b"date", b"server"} & {name for name, _ in accept["headers"]}
     assert welcome == {"type": "websocket.send", "text": "welcome"}
     assert text == {"type": "websocket.send", "text": "echo hey"}
     assert data == {"type": "websocket.send", "bytes": b"ba"}

@@ -44,9 +44,12 @@ _Receive = Callable[[], Any]
 _Send = Callable[[MutableMapping[str, Any]], Any]
 _Hook = Callable[[], Any]
 
-# Response fields that describe one HTTP/1 hop: the ASGI server frames the
-# response itself.
-_HOP_FIELDS = frozenset(("Connection", "Keep-Alive", "Transfer-Encoding"))
+# Response fields the ASGI server writes itself: those that describe one
+# HTTP/1 hop, and ``Date`` and ``Server``, which uvicorn and hypercorn add
+# (or leave out, as their options say); a second copy from the handler
+# would make two of a field that may appear only once.
+_SERVER_OWNED = frozenset(("Date", "Server"))
+_HOP_FIELDS = frozenset(("Connection", "Keep-Alive", "Transfer-Encoding")) | _SERVER_OWNED
 
 
 def _quiet(future: asyncio.Future[Any]) -> None:
@@ -290,7 +293,8 @@ class ASGIApplication:
     ``client`` and ``scheme`` (so the ASGI server's proxy-header handling
     applies), and the mount point (``root_path``) is taken off the path
     before routing.  Under an ASGI server, the server frames the response:
-    ``Connection`` and ``Transfer-Encoding`` set by a handler are dropped.
+    ``Connection``, ``Transfer-Encoding``, ``Date`` and ``Server`` set by a
+    handler are dropped (the server writes its own, as its options say).
     ``request.connection.detach()`` is not available.
     """
 

@@ -38,7 +38,14 @@ from squall.websocket._frames import (
 )
 from squall.websocket._handshake import new_client_key
 
-from ._application import _Channel, _peer_of, _quiet, _request_headers, _version_of
+from ._application import (
+    _SERVER_OWNED,
+    _Channel,
+    _peer_of,
+    _quiet,
+    _request_headers,
+    _version_of,
+)
 from ._scope import _field_list, _route_target
 
 __all__ = ["_serve_websocket"]
@@ -57,7 +64,7 @@ _HANDSHAKE_FIELDS = frozenset(
         "Content-Length",
         "Transfer-Encoding",
     )
-)
+).union(_SERVER_OWNED)
 
 
 class _EventStream:

@@ -154,6 +154,14 @@ def _make_scope(
     return scope
 
 
+def _below(path: str, root: str) -> str:
+    """``path`` without the mount point ``root``, when it is under it (``/app`` is not
+    under ``/ap``); else ``path`` unchanged."""
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :]
+    return path
+
+
 def _route_target(scope: MutableMapping[str, Any]) -> str:
     """The request target a squall application routes on, from an ASGI scope.
 
@@ -163,14 +171,9 @@ def _route_target(scope: MutableMapping[str, Any]) -> str:
     root = scope.get("root_path") or ""
     raw = scope.get("raw_path")
     if raw:
-        target = bytes(raw).decode("latin-1")
-        if root and target.startswith(root):
-            target = target[len(root) :]
+        target = _below(bytes(raw).decode("latin-1"), root)
     else:
-        target = scope.get("path") or "/"
-        if root and target.startswith(root):
-            target = target[len(root) :]
-        target = quote(target, safe="/!$&'()*+,;=:@~")
+        target = quote(_below(scope.get("path") or "/", root), safe="/!$&'()*+,;=:@~")
     if not target.startswith("/"):
         target = "/" + target
     query = scope.get("query_string")
