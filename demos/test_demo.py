@@ -168,3 +168,24 @@ def test_the_upload_folder_is_made_in_the_data_dir(site: tuple[str, Path, str]) 
     base, data, _ = site
     assert (data / "uploads").is_dir()
     assert _get(base + "/upload/files")[0] == 200
+
+
+def test_processes_starting_together_agree_on_one_cookie_secret(tmp_path: Path) -> None:
+    # uvicorn --workers N on a fresh data dir: every worker must sign with the same secret.
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from blog.app import cookie_secret_in; print(cookie_secret_in(sys.argv[2]))"
+    )
+    demos = str(Path(__file__).resolve().parent)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, demos, str(tmp_path / "data")],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    secrets = {proc.communicate(timeout=60)[0].strip() for proc in procs}
+    assert all(proc.returncode == 0 for proc in procs)
+    assert len(secrets) == 1 and len(secrets.pop()) >= 40
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cookie_secret"]

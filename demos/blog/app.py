@@ -284,21 +284,33 @@ def default_data_dir() -> str:
 
 
 def cookie_secret_in(data_dir: str) -> str:
-    """The secret kept in ``data_dir`` (made on first use), so sign-ins survive a restart."""
+    """The secret kept in ``data_dir`` (made on first use), so sign-ins survive a restart.
+
+    Several processes starting at once on a fresh data dir agree on one
+    secret: the file is written under a temporary name and linked into
+    place, so exactly one of them creates it and the others read that one.
+    """
     path = os.path.join(data_dir, "cookie_secret")
-    try:
-        with open(path) as kept:
-            secret = kept.read().strip()
-        if secret:
-            return secret
-    except FileNotFoundError:
-        pass
-    os.makedirs(data_dir, exist_ok=True)
-    secret = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as kept:
-        kept.write(secret)
-    return secret
+    for _ in range(50):
+        try:
+            with open(path) as kept:
+                secret = kept.read().strip()
+            if secret:
+                return secret
+        except FileNotFoundError:
+            pass
+        os.makedirs(data_dir, exist_ok=True)
+        draft = f"{path}.{os.getpid()}.tmp"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as kept:
+            kept.write(base64.urlsafe_b64encode(os.urandom(32)).decode())
+        try:
+            os.link(draft, path)  # fails if another process got there first
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
+    raise RuntimeError(f"cannot read or create the cookie secret in {path}")
 
 
 def make_app(
