@@ -39,6 +39,7 @@ from squall.httputil import (
     ResponseStartLine,
     responses,
 )
+from squall.ioloop._eager import _start_eagerly
 from squall.iostream import StreamClosedError
 from squall.log import access_log, app_log
 from squall.websocket._handshake import has_token
@@ -54,10 +55,10 @@ _FAILURE_PAGE = b"Internal Server Error"
 _BODYLESS = frozenset((204, 304))
 
 # Calls in progress: the loop holds tasks only weakly.
-_tasks: set[asyncio.Task[Any]] = set()
+_tasks: set[asyncio.Future[Any]] = set()
 
 
-def _keep(task: asyncio.Task[Any]) -> None:
+def _keep(task: asyncio.Future[Any]) -> None:
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
 
@@ -236,7 +237,10 @@ class _HTTPCall(HTTPMessageDelegate):
         self._reply = _Reply(conn, method)
         self._target = f"{method} {uri}"
         self._began = time.monotonic()
-        _keep(asyncio.get_running_loop().create_task(self._run(scope)))
+        # Started at once: an application that never waits answers without a Task.
+        task = _start_eagerly(self._run(scope))
+        if task is not None:
+            _keep(task)
         return None
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:

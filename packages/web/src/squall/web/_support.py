@@ -9,7 +9,7 @@ import datetime
 import numbers
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from squall.escape._html import _xhtml_escape_marked
@@ -18,6 +18,7 @@ from squall.httputil import (
     format_timestamp,
     responses,
 )
+from squall.ioloop._eager import _start_eagerly
 
 from squall import escape
 
@@ -100,10 +101,12 @@ def _http_date_now() -> str:
 _in_flight: set[asyncio.Future[Any]] = set()
 
 
-def _spawn(work: Awaitable[Any]) -> asyncio.Future[Any]:
-    task = asyncio.ensure_future(work)
-    _in_flight.add(task)
-    task.add_done_callback(_in_flight.discard)
+def _spawn(work: Coroutine[Any, Any, Any]) -> asyncio.Future[Any] | None:
+    """Run ``work`` at once; its Task if it has to wait, ``None`` if it finished."""
+    task = _start_eagerly(work)
+    if task is not None:
+        _in_flight.add(task)
+        task.add_done_callback(_in_flight.discard)
     return task
 
 
