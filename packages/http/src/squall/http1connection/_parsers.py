@@ -12,13 +12,12 @@ two are kept identical:
   never a body byte, so its body rules (a bare LF in chunked framing, chunk
   extensions, HEAD responses, 1xx, Upgrade and CONNECT) never decide anything.
 * llhttp runs in its strict default mode and only has to say "yes" or "no".
-  Every head it refuses (an obs-fold, a bare LF line end, a repeated
-  Content-Length, a method it does not know, a target with obs-text, a
-  version it does not speak, a transfer coding it dislikes, ...) is parsed
-  again by the pure reader, whose answer (a head, or the error and its status)
-  is final. A head whose field count does not match its line count (a repeated
-  or folded field) takes the same road, as does one with a CR or LF outside
-  CRLF pairs.
+  Every head it refuses (an obs-fold, a CR or LF outside a CRLF pair, a
+  repeated Content-Length, a method it does not know, a target with
+  obs-text, a version it does not speak, a transfer coding it dislikes, ...)
+  is parsed again by the pure reader, whose answer (a head, or the error and
+  its status) is final. So is a head with fewer distinct field names than
+  field lines (a repeated field, whichever its spelling).
 * For heads llhttp accepts, the start line is still matched by the pure
   reader's grammar (llhttp allows two spaces between the parts, for one) and
   the whole field policy (Host, Content-Length, Transfer-Encoding,
@@ -101,8 +100,8 @@ class LlhttpReader(H1Reader):
         self._fields: dict[bytes, bytes] = {}
         self._completed: list[bool] = []
         self._sink = _Sink(self._fields, self._completed)
-        # One llhttp parser serves consecutive body-less messages; any other
-        # message leaves it mid-body (or closed), and a fresh one is made.
+        # One llhttp parser serves consecutive body-less messages; a message
+        # with a body or an upgrade leaves it mid-way, and a fresh one is made.
         self._llhttp: Any = None
 
     def _parse_head(self, head: bytes) -> object:
@@ -131,7 +130,6 @@ class LlhttpReader(H1Reader):
         cut = head.find(b"\r\n")
         if len(fields) != head.count(b"\n") - 2 or cut > self._limits.max_start_line:
             fields.clear()
-            self._llhttp = None
             return H1Reader._parse_head(self, head)
         # llhttp drops the OWS before a value but keeps the OWS after it.
         known = _names.get
@@ -142,7 +140,6 @@ class LlhttpReader(H1Reader):
         if len(joined) != len(fields):
             # Two spellings of one name (``Cookie`` and ``cookie``).
             fields.clear()
-            self._llhttp = None
             return H1Reader._parse_head(self, head)
         fields.clear()
         start = head[:cut].decode("latin-1")
@@ -152,11 +149,8 @@ class LlhttpReader(H1Reader):
             else:
                 made = self._request_head(start, joined, {})
         except H1ProtocolError:
-            self._llhttp = None
             self._state = _DEAD
             raise
-        if not self._keep_alive:
-            self._llhttp = None  # llhttp refuses bytes after a closing message
         return made
 
 
