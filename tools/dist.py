@@ -7,7 +7,10 @@
 
 ``NAME`` may be a tox environment name such as ``py311-template``: the last
 dash-separated factor names the distribution, so tox.ini needs one entry per
-distribution and nothing else. Siblings are always installed from wheels
+distribution and nothing else. A ``speedups`` factor before it
+(``py311-speedups-http``) also installs the ``speedups`` extras of the
+distribution and its squall dependencies and runs the tests with
+``SQUALL_HTTP_PARSER=httptools``, so they exercise the llhttp parser. Siblings are always installed from wheels
 built from this repository (``--no-index``), never from a package index.
 """
 
@@ -33,8 +36,9 @@ def _dist_from(arg: str) -> str:
     return name
 
 
-def install(folder: str) -> None:
-    """Install ``folder`` and its squall closure from fresh wheels, plus test deps."""
+def install(folder: str, with_extra: str | None = None) -> None:
+    """Install ``folder`` and its squall closure from fresh wheels, plus test deps
+    (and, given ``with_extra``, that extra of every distribution of the closure)."""
     table = dists()
     order = closure(folder, table)
     # Squall siblings named only by the test group (a client tested against
@@ -70,19 +74,24 @@ def install(folder: str) -> None:
             ]
         )
     third = [r for f in order for r in table[f].third_party]
+    if with_extra is not None:
+        wanted = [r for f in order for r in table[f].extras.get(with_extra, ())]
+        third = list(dict.fromkeys([*third, *wanted]))
     tests = list(table[folder].test_third_party)
     if third or tests:
         run([*PIP, "install", "-q", *third, *tests])
     run([*PIP, "check"])
 
 
-def test(folder: str, args: list[str]) -> None:
-    install(folder)
+def test(folder: str, args: list[str], *, speedups: bool = False) -> None:
+    install(folder, "speedups" if speedups else None)
     tests = PACKAGES / folder / "tests"
     # Run from the repository root so the root pytest configuration applies;
     # the code under test is the installed wheel, never the source tree.
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    if speedups:
+        env["SQUALL_HTTP_PARSER"] = "httptools"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", str(tests.relative_to(ROOT)), *args],
         cwd=ROOT,
@@ -136,7 +145,7 @@ def main(argv: list[str]) -> None:
                     seen.append(dep)
         print("\n".join(seen))
     elif command == "test" and rest:
-        test(_dist_from(rest[0]), rest[1:])
+        test(_dist_from(rest[0]), rest[1:], speedups="speedups" in rest[0].split("-")[:-1])
     elif command == "develop":
         develop()
     elif command == "build":

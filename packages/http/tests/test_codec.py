@@ -1,4 +1,9 @@
-"""The I/O-free HTTP/1 codec: H1Reader events, its policy, and H1Writer framing."""
+"""The I/O-free HTTP/1 codec: H1Reader events, its policy, and H1Writer framing.
+
+Every test runs once per reader: the pure-Python ``H1Reader`` and the
+llhttp-backed ``LlhttpReader`` (skipped without httptools) must give the same
+events and the same errors for every input here.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ from squall.httputil import (
 )
 
 LIMITS = H1Limits()
+
+pytestmark = pytest.mark.usefixtures("each_reader")
 
 
 def _run(reader: H1Reader, pieces: list[bytes], method: str | None = None) -> list[object]:

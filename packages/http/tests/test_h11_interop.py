@@ -1,4 +1,7 @@
-"""h11 as an independent parser: it accepts what H1Writer writes, and H1Reader reads what h11 writes."""
+"""h11 as an independent parser: it accepts what H1Writer writes, and H1Reader reads what h11 writes.
+
+The reading tests run once per reader (pure Python and llhttp).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from squall.http1connection._codec import (
     Head,
 )
 from squall.httputil import HTTPHeaders, RequestStartLine, ResponseStartLine
+
+pytestmark = pytest.mark.usefixtures("each_reader")
 
 REASONS = {
     100: "Continue",

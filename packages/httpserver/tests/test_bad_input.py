@@ -5,13 +5,44 @@ request: the server must answer the bad one only (no second response
 smuggled after a refusal), close, log the reason on ``squall.general`` at
 INFO (never an ERROR, never a traceback to the client), and keep serving
 new connections.
+
+Every test here runs against both HTTP/1 parsers (``http_parser="python"``
+and ``"httptools"``, the latter skipped without httptools): the same input
+must get the same answer from either.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from squall.http1connection import _parsers
+
+PARSERS = [
+    pytest.param("python"),
+    pytest.param(
+        "httptools",
+        marks=pytest.mark.skipif(
+            _parsers.HTTPTOOLS_VERSION is None, reason="httptools not installed"
+        ),
+    ),
+]
+
+
+@pytest.fixture(params=PARSERS)
+def serve(
+    request: pytest.FixtureRequest, serve: Callable[..., Any]
+) -> Iterator[Callable[..., Any]]:
+    """The conftest's ``serve``, with the parser under test."""
+
+    def start(*args: Any, **options: Any) -> Any:
+        options.setdefault("http_parser", request.param)
+        return serve(*args, **options)
+
+    yield start
+
 
 FOLLOW_UP = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
 OK = b"GET / HTTP/1.1\r\nHost: x\r\n"

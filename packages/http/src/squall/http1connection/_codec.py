@@ -335,7 +335,16 @@ class H1Reader:
         if end - pos > limits.max_header_size:
             self._die(431, "head larger than max_header_size")
         self._pos = end
-        text = (buf[pos:end] if type(buf) is bytes else bytes(buf[pos:end])).decode("latin-1")
+        return self._parse_head(buf[pos:end] if type(buf) is bytes else bytes(buf[pos:end]))
+
+    def _parse_head(self, head: bytes) -> object:
+        """One whole head (start line to empty line) -> :class:`Head`; sets the body state.
+
+        The hook a reader with another tokeniser overrides; this one is the
+        reference: it gives the verdict on any head the other one declines.
+        """
+        limits = self._limits
+        text = head.decode("latin-1")
         start, _, block = text.partition("\n")
         if "\r" in text:
             if text.count("\r") != text.count("\r\n"):

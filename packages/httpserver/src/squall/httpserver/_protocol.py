@@ -106,6 +106,7 @@ class _Settings:
         "max_body_size",
         "max_buffer_size",
         "protocol",
+        "reader",
         "trusted",
         "window",
         "xheaders",
@@ -134,6 +135,7 @@ class _Settings:
         # with earlier ones before it stops reading: a few pieces' worth.
         self.window = min(server.max_buffer_size, max(4 * server.chunk_size, 65536))
         self.limits = H1Limits(max_header_size=server.max_header_size)
+        self.reader: type[H1Reader] = server._reader_class
         self.idle_timeout = server.idle_connection_timeout
         self.header_timeout = server.header_timeout
         self.body_timeout = server.body_timeout
@@ -296,7 +298,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._tls = tls
         self._transport: Any = None
         self._context: _PeerContext | None = None
-        self._reader = H1Reader(client=False, limits=settings.limits)
+        self._reader = settings.reader(client=False, limits=settings.limits)
         self._writer = H1Writer(client=False)
         self._state = _IDLE
         self._deadline = _INF

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from squall.http1connection import HTTP1ConnectionParameters, HTTP1ServerConnection
+from squall.http1connection._parsers import reader_class
 from squall.httputil import (
     HTTPConnection,
     HTTPMessageDelegate,
@@ -113,6 +114,14 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
             to its end, a fixed deadline that slow senders cannot push back;
             past it the client gets a 408 and the connection closes. Defaults
             to ``idle_connection_timeout``, at most 60.
+        http_parser: (squall) which HTTP/1 parser reads requests:
+            ``"httptools"`` (llhttp, from the ``speedups`` extra; an
+            :class:`ImportError` when it is not installed), ``"python"``
+            (squall's own), or ``"auto"`` (httptools when installed). The
+            default ``None`` takes the ``SQUALL_HTTP_PARSER`` environment
+            variable, ``"auto"`` when it is unset. Both parsers accept and
+            refuse exactly the same requests; the choice is logged once on
+            ``squall.general`` at INFO.
 
     Malformed requests get the matching 4xx/5xx status (400, 413, 414, 431,
     501, 505) with ``Connection: close`` and the connection closes; the
@@ -158,8 +167,11 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
         trusted_downstream: list[str] | None = None,
         *,
         header_timeout: float | None = None,
+        http_parser: str | None = None,
     ) -> None:
         """Take the constructor's arguments (see the class documentation)."""
+        # Resolved now: a parser asked for but not installed fails here, not per connection.
+        self._reader_class = reader_class(http_parser)
         TCPServer.__init__(
             self,
             ssl_options=ssl_options,
