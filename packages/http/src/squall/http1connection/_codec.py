@@ -786,7 +786,9 @@ class H1Writer:
         if length is not None:
             if "Transfer-Encoding" in joined:
                 raise HTTPOutputError("both Content-Length and Transfer-Encoding")
-            if g.CONTENT_LENGTH.fullmatch(str(length)) is None:
+            length = str(length)
+            # 1 to 18 ASCII digits (g.CONTENT_LENGTH), without a regex call per response.
+            if not (length.isdigit() and length.isascii() and len(length) <= 18):
                 raise HTTPOutputError(f"invalid Content-Length {length!r}")
             self._remaining = int(length)
             return _COUNTED

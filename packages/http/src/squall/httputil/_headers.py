@@ -68,10 +68,23 @@ class HTTPHeaders(MutableMapping[str, str]):
         self._joined: dict[str, str] = {}
         self._lists: dict[str, list[str]] = {}
         self._last: str | None = None
-        if len(args) == 1 and not kwargs and isinstance(args[0], HTTPHeaders):
-            for name, value in args[0].get_all():
-                self.add(name, value)
-        elif args or kwargs:
+        if len(args) == 1 and not kwargs:
+            given = args[0]
+            if isinstance(given, HTTPHeaders):
+                for name, value in given.get_all():
+                    self.add(name, value)
+                return
+            if type(given) is dict:
+                # The common case (a response's fields), without the generic
+                # MutableMapping.update and its call per item.
+                joined = self._joined
+                key = None
+                for name, value in given.items():
+                    key = _canonical_names.get(name) or _canonical(name)
+                    joined[key] = value
+                self._last = key
+                return
+        if args or kwargs:
             self.update(*args, **kwargs)
 
     # -- the multi-value interface -------------------------------------------
