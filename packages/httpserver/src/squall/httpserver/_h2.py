@@ -34,6 +34,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 from h2.errors import ErrorCodes
+from hyperframe.frame import GoAwayFrame
 from squall.httputil import (
     HTTPConnection,
     HTTPHeaders,
@@ -61,7 +62,7 @@ _CONNECTION_FIELDS = frozenset(
 # Client resets are counted over this many seconds.
 _RESET_PERIOD = 10.0
 # Unsent output past which a peer that does not read is cut off.
-_OUTBOX_LIMIT = 8 * 1024 * 1024
+_OUTBOX_LIMIT = 2 * 1024 * 1024
 
 
 def _failed_future(exc: BaseException) -> asyncio.Future[None]:
@@ -342,9 +343,14 @@ class _H2Link(asyncio.Protocol):
         try:
             events = self._h2.receive_data(data)
         except h2.exceptions.ProtocolError as exc:
+            # h2 has queued the GOAWAY that says why.
             gen_log.info("HTTP/2 protocol error from %s: %s", self.context, exc)
             self._flush()
             self._close()
+            return
+        except Exception as exc:
+            gen_log.info("Unreadable HTTP/2 input from %s: %r", self.context, exc)
+            self._abort()
             return
         handlers = _HANDLERS
         for event in events:
@@ -558,6 +564,7 @@ class _H2Link(asyncio.Protocol):
         conn = self._h2
         outbox = lane._outbox
         stream_id = lane.id
+        burst = 0
         try:
             while outbox:
                 if self._paused is not None:
@@ -575,6 +582,12 @@ class _H2Link(asyncio.Protocol):
                     piece = piece[:room]
                 lane._held -= len(piece)
                 conn.send_data(stream_id, piece)
+                burst += len(piece)
+                if burst >= 262144:
+                    # Hand big bodies to the transport as they go, so that its
+                    # back-pressure (pause_writing) stops the loop in time.
+                    burst = 0
+                    self._flush()
             self._stalled.discard(lane)
             waiter, lane._waiter = lane._waiter, None
             if waiter is not None and not waiter.done():
@@ -671,8 +684,12 @@ class _H2Link(asyncio.Protocol):
             return True
         if not self._draining:
             self._draining = True
-            self._h2.close_connection(last_stream_id=self._h2.highest_inbound_stream_id)
+            # Built by hand: h2's close_connection() would also stop the
+            # streams in progress from answering.
+            notice = GoAwayFrame(0)
+            notice.last_stream_id = self._h2.highest_inbound_stream_id
             self._flush()
+            self._transport.write(notice.serialize())
         if not self._lanes:
             self._close()
             return True
