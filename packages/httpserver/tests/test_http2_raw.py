@@ -514,3 +514,92 @@ def test_too_many_streams_refused(serve: Any) -> None:
         away is not None and away.error_code == ErrorCodes.PROTOCOL_ERROR
     )
     client.close()
+
+
+def _callable_server(serve: Any, **options: Any) -> LiveServer:
+    from squall.httputil import HTTPHeaders, HTTPServerRequest, ResponseStartLine
+
+    def handler(request: HTTPServerRequest) -> None:
+        conn = request.connection
+        assert conn is not None
+        if request.path == "/inject":
+            fields = HTTPHeaders({"X-Bad": "a\r\nSet-Cookie: evil=1"})
+        elif request.path == "/nobody":
+            conn.write_headers(ResponseStartLine("HTTP/1.1", 204, "No Content"), HTTPHeaders())
+            conn.finish()
+            return
+        else:
+            fields = HTTPHeaders(
+                {
+                    "Connection": "keep-alive",
+                    "X-Seen": f"{request.remote_ip} {request.protocol} {request.host}",
+                }
+            )
+        conn.write_headers(ResponseStartLine("HTTP/1.1", 200, "OK"), fields, b"body")
+        conn.finish()
+
+    live: LiveServer = serve(handler, http2=True, **options)
+    return live
+
+
+def test_unsendable_header_value_resets_the_stream(serve: Any) -> None:
+    live = _callable_server(serve)
+    client = Client(live.port)
+    sid = client.get("/inject")
+    client.pump(lambda: client.ended(sid))
+    resets = [e for e in client.events if isinstance(e, h2.events.StreamReset)]
+    assert [r.stream_id for r in resets] == [sid]
+    assert client.status(sid) is None
+    other = client.get("/")
+    client.pump(lambda: client.ended(other))
+    assert client.body(other) == b"body"
+    client.close()
+
+
+def test_connection_fields_dropped_and_head_has_no_body(serve: Any) -> None:
+    live = _callable_server(serve)
+    client = Client(live.port)
+    sid = client.get("/")
+    head = client.get("/", method="HEAD")
+    empty = client.get("/nobody")
+    client.pump(lambda: client.ended(sid) and client.ended(head) and client.ended(empty))
+    got = next(
+        e for e in client.events if isinstance(e, h2.events.ResponseReceived) and e.stream_id == sid
+    )
+    names = [name for name, _ in got.headers]
+    assert "connection" not in names
+    assert dict(got.headers)["x-seen"] == f"127.0.0.1 http 127.0.0.1:{live.port}"
+    assert client.body(sid) == b"body"
+    assert client.status(head) == "200" and client.body(head) == b""
+    assert client.status(empty) == "204" and client.body(empty) == b""
+    client.close()
+
+
+def test_xheaders_per_stream(serve: Any) -> None:
+    live = _callable_server(serve, xheaders=True)
+    client = Client(live.port)
+    ids = []
+    for ip in ("10.0.0.1", "10.0.0.2"):
+        sid = client.conn.get_next_available_stream_id()
+        client.conn.send_headers(
+            sid,
+            [
+                (":method", "GET"),
+                (":path", "/"),
+                (":scheme", "http"),
+                (":authority", "example.com"),
+                ("x-real-ip", ip),
+                ("x-scheme", "https"),
+            ],
+            end_stream=True,
+        )
+        ids.append(sid)
+    client.flush()
+    client.pump(lambda: all(client.ended(i) for i in ids))
+    seen = [
+        dict(e.headers)["x-seen"]
+        for e in client.events
+        if isinstance(e, h2.events.ResponseReceived)
+    ]
+    assert sorted(seen) == ["10.0.0.1 https example.com", "10.0.0.2 https example.com"]
+    client.close()

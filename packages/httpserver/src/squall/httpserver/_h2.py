@@ -24,6 +24,7 @@ control replies that pile up unread close the connection.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import deque
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
@@ -59,10 +60,27 @@ _INF = float("inf")
 _CONNECTION_FIELDS = frozenset(
     ("connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade")
 )
+# What a response field value may not hold (h2's outbound checks are off).
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|^[ \t]|[ \t]$")
 # Client resets are counted over this many seconds.
 _RESET_PERIOD = 10.0
 # Unsent output past which a peer that does not read is cut off.
 _OUTBOX_LIMIT = 2 * 1024 * 1024
+
+
+def _fields(code: int, headers: HTTPHeaders) -> list[tuple[str, str]]:
+    """The HTTP/2 field list of a response head (``ValueError`` for unsendable values)."""
+    fields = [(":status", str(code))]
+    for name, value in headers.get_all():
+        lowered = name.lower()
+        if lowered in _CONNECTION_FIELDS:
+            continue
+        if not (value.isprintable() and value == value.strip(" ")) and (
+            _BAD_VALUE.search(value) is not None
+        ):
+            raise ValueError(f"header {name!r} cannot be sent: {value!r}")
+        fields.append((lowered, value))
+    return fields
 
 
 def _failed_future(exc: BaseException) -> asyncio.Future[None]:
@@ -130,11 +148,13 @@ class _Lane(HTTPConnection):
         if code < 200:
             # Interim answers (100) mean nothing to an HTTP/2 client here.
             return link._done
-        fields = [(":status", str(code))]
-        for name, value in headers.get_all():
-            lowered = name.lower()
-            if lowered not in _CONNECTION_FIELDS:
-                fields.append((lowered, value))
+        try:
+            fields = _fields(code, headers)
+        except ValueError:
+            link._dead_lane(self)
+            link._h2.reset_stream(self.id, ErrorCodes.INTERNAL_ERROR)
+            link._flush_later()
+            raise
         self.started = True
         self._mute = self._mute or code in (204, 304)
         try:
@@ -144,7 +164,7 @@ class _Lane(HTTPConnection):
             return _failed_future(StreamClosedError(real_error=exc))
         if chunk:
             return self.write(chunk)
-        link._flush()
+        link._flush_later()
         return link._done
 
     def write(self, chunk: bytes) -> asyncio.Future[None]:
@@ -156,7 +176,7 @@ class _Lane(HTTPConnection):
             self._outbox.append(chunk)
             self._held += len(chunk)
             link._send(self)
-            link._flush()
+            link._flush_later()
         if self._held:
             waiter = self._waiter
             if waiter is None:
@@ -173,7 +193,7 @@ class _Lane(HTTPConnection):
         self._ending = True
         self._close_callback = None
         link._send(self)
-        link._flush()
+        link._flush_later()
 
     # -- Tornado's per-request controls --------------------------------------------
 
@@ -242,7 +262,7 @@ class _Lane(HTTPConnection):
                 self._hand(item, size)
         except Exception:
             link._app_failed(self)
-        link._flush()
+        link._flush_later()
 
     def _lost(self) -> None:
         """The stream ended under the application (reset, or the connection closed)."""
@@ -267,10 +287,12 @@ class _H2Link(asyncio.Protocol):
     """One HTTP/2 connection: ``h2`` events in, application calls out."""
 
     __slots__ = (
+        "_batching",
         "_context",
         "_deadline",
         "_done",
         "_draining",
+        "_flush_due",
         "_gone",
         "_h2",
         "_lanes",
@@ -300,12 +322,20 @@ class _H2Link(asyncio.Protocol):
         self._stalled: set[_Lane] = set()
         self._paused: asyncio.Future[None] | None = None
         self._draining = False
+        self._batching = False
+        self._flush_due = False
         self._gone = False
         self._deadline = _INF
         self._reset_count = 0
         self._reset_since = 0.0
+        # Inbound headers are checked by h2; outbound ones are built here
+        # (lower-case names, no connection fields) and checked by _fields.
         config = h2.config.H2Configuration(
-            client_side=False, header_encoding=None, validate_inbound_headers=True
+            client_side=False,
+            header_encoding=None,
+            validate_inbound_headers=True,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
         )
         conn = self._h2 = h2.connection.H2Connection(config=config)
         codes = h2.settings.SettingCodes
@@ -340,6 +370,13 @@ class _H2Link(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
+        self._batching = True
+        try:
+            self._take_batch(data)
+        finally:
+            self._batching = False
+
+    def _take_batch(self, data: bytes) -> None:
         try:
             events = self._h2.receive_data(data)
         except h2.exceptions.ProtocolError as exc:
@@ -607,6 +644,16 @@ class _H2Link(asyncio.Protocol):
         data = self._h2.data_to_send()
         if data and not self._gone:
             self._transport.write(data)
+
+    def _flush_later(self) -> None:
+        """Write what h2 holds at the end of this batch or loop turn, in one piece."""
+        if not self._batching and not self._flush_due:
+            self._flush_due = True
+            self._loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_due = False
+        self._flush()
 
     # -- stream endings -----------------------------------------------------------------
 
