@@ -13,7 +13,6 @@ import os
 import shutil
 import ssl
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -271,5 +270,17 @@ def test_option_validation() -> None:
         HTTPServer(make_app(), http2=True, http2_max_concurrent_streams=0)
 
 
-def _unused(_: Iterator[None]) -> None:
-    pass
+@needs_curl
+def test_uvloop_h2c_and_tls(serve: Any, cert_files: tuple[str, str]) -> None:
+    plain = serve(make_app(), use_uvloop=True, http2=True)
+    done = curl(
+        "--http2-prior-knowledge", "-w", "\n%{http_version}", f"http://127.0.0.1:{plain.port}/"
+    )
+    assert done.stdout.rpartition("\n")[2] == "2", done.stderr
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*cert_files)
+    secure = serve(make_app(), use_uvloop=True, http2=True, ssl_options=context)
+    done = curl("--http2", "-k", "-w", "\n%{http_version}", f"https://127.0.0.1:{secure.port}/")
+    body, _, version = done.stdout.rpartition("\n")
+    assert version == "2", done.stderr
+    assert '"protocol": "https"' in body
