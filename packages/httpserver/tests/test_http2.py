@@ -284,3 +284,26 @@ def test_uvloop_h2c_and_tls(serve: Any, cert_files: tuple[str, str]) -> None:
     body, _, version = done.stdout.rpartition("\n")
     assert version == "2", done.stderr
     assert '"protocol": "https"' in body
+
+
+@needs_curl
+def test_curl_post_with_expect_continue(h2server: LiveServer, tmp_path: Any) -> None:
+    payload = tmp_path / "body.bin"
+    payload.write_bytes(b"q" * 300_000)
+    done = curl(
+        "--http2-prior-knowledge",
+        "-H",
+        "Expect: 100-continue",
+        "--expect100-timeout",
+        "8",
+        "--data-binary",
+        f"@{payload}",
+        "-w",
+        "\n%{http_version} %{time_total}",
+        f"http://127.0.0.1:{h2server.port}/echo",
+    )
+    body, _, tail = done.stdout.rpartition("\n")
+    version, _, seconds = tail.partition(" ")
+    assert version == "2", done.stderr
+    assert body == "q" * 300_000
+    assert float(seconds) < 5  # the 100 came: curl did not sit out its expect timeout

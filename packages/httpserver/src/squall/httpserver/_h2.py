@@ -64,6 +64,8 @@ _CONNECTION_FIELDS = frozenset(
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|^[ \t]|[ \t]$")
 # Client resets are counted over this many seconds.
 _RESET_PERIOD = 10.0
+# Seconds a connection ended for bad input stays open to drain the peer's frames.
+_LINGER = 1.0
 # Unsent output past which a peer that does not read is cut off.
 _OUTBOX_LIMIT = 2 * 1024 * 1024
 
@@ -370,6 +372,8 @@ class _H2Link(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
+        if self._gone:
+            return  # hanging up: what still comes is dropped
         self._batching = True
         try:
             self._take_batch(data)
@@ -382,8 +386,7 @@ class _H2Link(asyncio.Protocol):
         except h2.exceptions.ProtocolError as exc:
             # h2 has queued the GOAWAY that says why.
             gen_log.info("HTTP/2 protocol error from %s: %s", self.context, exc)
-            self._flush()
-            self._close()
+            self._hang_up()
             return
         except Exception as exc:
             gen_log.info("Unreadable HTTP/2 input from %s: %r", self.context, exc)
@@ -394,7 +397,7 @@ class _H2Link(asyncio.Protocol):
             handler = handlers.get(type(event))
             if handler is not None:
                 handler(self, event)
-            if self._gone:
+            if self._ended():
                 return
         self._flush()
         if self._paused is not None and self._transport.get_write_buffer_size() > _OUTBOX_LIMIT:
@@ -520,6 +523,8 @@ class _H2Link(asyncio.Protocol):
             if length is not None and length.isdigit() and int(length) > lane._body_limit:
                 self._refuse(lane, 413)
                 return
+            if not event.stream_ended and headers.get("Expect", "").lower() == "100-continue":
+                conn.send_headers(stream_id, [(":status", "100")])
             pending = message.headers_received(line, headers)
             if pending is not None:
                 lane._hold(pending, 0)
@@ -565,8 +570,7 @@ class _H2Link(asyncio.Protocol):
             if self._reset_count > self._options.reset_budget:
                 gen_log.info("HTTP/2 rapid resets from %s: closing", self.context)
                 self._h2.close_connection(ErrorCodes.ENHANCE_YOUR_CALM)
-                self._flush()
-                self._close()
+                self._hang_up()
                 return
         lane = self._lanes.get(event.stream_id)
         if lane is not None:
@@ -633,9 +637,12 @@ class _H2Link(asyncio.Protocol):
                 lane.write_over = True
                 conn.end_stream(stream_id)
                 if not lane.read_over:
-                    # Answered before the whole request came: stop the upload.
-                    conn.reset_stream(stream_id, ErrorCodes.NO_ERROR)
                     lane._message = None
+                    stream = conn.streams.get(stream_id)
+                    if stream is not None and not stream.closed:
+                        # Answered before the whole request came: stop the
+                        # upload (RFC 9113 §8.1), the answer stands.
+                        conn.reset_stream(stream_id, ErrorCodes.NO_ERROR)
                 self._retire(lane)
         except h2.exceptions.H2Error:
             self._dead_lane(lane)
@@ -709,6 +716,27 @@ class _H2Link(asyncio.Protocol):
         transport = self._transport
         if transport is not None:
             transport.close()
+
+    def _ended(self) -> bool:
+        return self._gone
+
+    def _hang_up(self) -> None:
+        """Send the queued GOAWAY, then close once the peer has had time to read it.
+
+        Closing at once while the peer's frames are still arriving would make
+        the kernel answer them with a TCP reset, which can destroy the GOAWAY
+        before the peer reads it; so the write side ends first (where the
+        transport can) and later input is read and dropped for a moment.
+        """
+        self._flush()
+        self._gone = True
+        self._deadline = _INF
+        transport = self._transport
+        for lane in list(self._lanes.values()):
+            self._dead_lane(lane)
+        if transport.can_write_eof():
+            transport.write_eof()
+        self._loop.call_later(_LINGER, transport.close)
 
     def _abort(self) -> None:
         transport = self._transport
