@@ -607,3 +607,20 @@ def test_xheaders_per_stream(serve: Any) -> None:
     ]
     assert sorted(seen) == ["10.0.0.1 https example.com", "10.0.0.2 https example.com"]
     client.close()
+
+
+def test_streamed_body_over_max_body_size(serve: Any) -> None:
+    live = serve(make_app(), http2=True, max_body_size=1000)
+    client = Client(live.port)
+    live.call(lambda: _gate("upload").set())
+    sid = client.get("/up", method="PUT", end=False)
+    client.conn.send_data(sid, b"1" * 800)
+    client.conn.send_data(sid, b"2" * 800)
+    client.flush()
+    client.pump(lambda: client.ended(sid))
+    assert client.status(sid) == "413"
+    # The connection lives on.
+    other = client.get("/")
+    client.pump(lambda: client.ended(other))
+    assert client.body(other) == b"hello"
+    client.close()

@@ -177,7 +177,7 @@ class _Lane(HTTPConnection):
         if chunk and not self._mute:
             self._outbox.append(chunk)
             self._held += len(chunk)
-            link._send(self)
+            link._dirty.append(self)
             link._flush_later()
         if self._held:
             waiter = self._waiter
@@ -194,7 +194,7 @@ class _Lane(HTTPConnection):
             return
         self._ending = True
         self._close_callback = None
-        link._send(self)
+        link._dirty.append(self)
         link._flush_later()
 
     # -- Tornado's per-request controls --------------------------------------------
@@ -292,6 +292,7 @@ class _H2Link(asyncio.Protocol):
         "_batching",
         "_context",
         "_deadline",
+        "_dirty",
         "_done",
         "_draining",
         "_flush_due",
@@ -322,6 +323,8 @@ class _H2Link(asyncio.Protocol):
         self._context: _PeerContext | None = None
         self._lanes: dict[int, _Lane] = {}
         self._stalled: set[_Lane] = set()
+        # Lanes written to since the last push (their bytes go to h2 in one go).
+        self._dirty: list[_Lane] = []
         self._paused: asyncio.Future[None] | None = None
         self._draining = False
         self._batching = False
@@ -399,6 +402,8 @@ class _H2Link(asyncio.Protocol):
                 handler(self, event)
             if self._ended():
                 return
+        if self._dirty:
+            self._push()
         self._flush()
         if self._paused is not None and self._transport.get_write_buffer_size() > _OUTBOX_LIMIT:
             gen_log.info("HTTP/2 peer %s does not read its answers: closing", self.context)
@@ -602,6 +607,8 @@ class _H2Link(asyncio.Protocol):
 
     def _send(self, lane: _Lane) -> None:
         """Move as much of ``lane``'s queued body into ``h2`` as the windows allow."""
+        if lane.write_over:
+            return
         conn = self._h2
         outbox = lane._outbox
         stream_id = lane.id
@@ -622,7 +629,12 @@ class _H2Link(asyncio.Protocol):
                     outbox[0] = piece[room:]
                     piece = piece[:room]
                 lane._held -= len(piece)
-                conn.send_data(stream_id, piece)
+                if outbox or not lane._ending:
+                    conn.send_data(stream_id, piece)
+                else:
+                    # The last piece carries END_STREAM: no empty frame after it.
+                    conn.send_data(stream_id, piece, end_stream=True)
+                    lane.write_over = True
                 burst += len(piece)
                 if burst >= 262144:
                     # Hand big bodies to the transport as they go, so that its
@@ -633,9 +645,10 @@ class _H2Link(asyncio.Protocol):
             waiter, lane._waiter = lane._waiter, None
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
-            if lane._ending and not lane.write_over:
-                lane.write_over = True
-                conn.end_stream(stream_id)
+            if lane._ending:
+                if not lane.write_over:
+                    lane.write_over = True
+                    conn.end_stream(stream_id)
                 if not lane.read_over:
                     lane._message = None
                     stream = conn.streams.get(stream_id)
@@ -660,7 +673,17 @@ class _H2Link(asyncio.Protocol):
 
     def _flush_now(self) -> None:
         self._flush_due = False
+        if self._dirty:
+            self._push()
         self._flush()
+
+    def _push(self) -> None:
+        """Queue the body bytes (and ends) written since the last push into ``h2``."""
+        dirty = self._dirty
+        self._dirty = []
+        for lane in dirty:
+            if lane._outbox or lane._ending:
+                self._send(lane)
 
     # -- stream endings -----------------------------------------------------------------
 
