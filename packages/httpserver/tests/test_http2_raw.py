@@ -624,3 +624,22 @@ def test_streamed_body_over_max_body_size(serve: Any) -> None:
     client.pump(lambda: client.ended(other))
     assert client.body(other) == b"hello"
     client.close()
+
+
+def test_preface_split_over_packets(live: LiveServer) -> None:
+    client = Client.__new__(Client)
+    client.sock = connect(live.port)
+    client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    client.conn = h2.connection.H2Connection(
+        config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+    )
+    client.conn.initiate_connection()
+    opening = client.conn.data_to_send()
+    client.raw(opening[:5])
+    time.sleep(0.05)
+    client.raw(opening[5:])
+    client.events, client.closed, client.port = [], False, live.port
+    sid = client.get("/")
+    client.pump(lambda: client.ended(sid))
+    assert client.body(sid) == b"hello"
+    client.close()
