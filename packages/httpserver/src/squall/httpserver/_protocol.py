@@ -47,6 +47,7 @@ from squall.iostream import StreamClosedError
 from squall.log import app_log, gen_log
 
 from ._detached import _Handover, _TransportStream
+from ._h2hook import PREFACE, _take_over
 from ._peer import _peer_context, _PeerContext, _resolve_forwarded
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ class _Settings:
         "delegate",
         "handler",
         "header_timeout",
+        "http2",
         "idle_timeout",
         "keep_alive",
         "limits",
@@ -139,6 +141,8 @@ class _Settings:
         self.idle_timeout = server.idle_connection_timeout
         self.header_timeout = server.header_timeout
         self.body_timeout = server.body_timeout
+        # HTTP/2 limits (an _H2Options) when the server speaks HTTP/2, else None.
+        self.http2: Any = getattr(server, "_http2", None)
 
 
 class _Registry:
@@ -282,6 +286,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         "_registry",
         "_request_line",
         "_settings",
+        "_sniff",
         "_spill",
         "_state",
         "_switched",
@@ -313,6 +318,8 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._write_paused: asyncio.Future[None] | None = None
         self._after: Callable[[], None] | None = None
         self._spill: memoryview | None = None
+        # Look for the HTTP/2 connection preface in the first bytes (h2c).
+        self._sniff = settings.http2 is not None and not tls
         self._reset()
 
     def _reset(self) -> None:
@@ -376,10 +383,24 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             transport.close()
             self._state = _GONE
             return
+        if self._tls and self._settings.http2 is not None:
+            tls = transport.get_extra_info("ssl_object")
+            if tls is not None and tls.selected_alpn_protocol() == "h2":
+                self._state = _GONE
+                _take_over(transport, registry, True)
+                return
         registry.join(self)
         self._deadline = registry.now + self._settings.idle_timeout
 
     def data_received(self, data: bytes) -> None:
+        if self._sniff:
+            self._sniff = False
+            if len(data) >= 3 and data[:24] == PREFACE[: len(data)]:
+                self._state = _GONE
+                link = _take_over(self._transport, self._registry, False)
+                self._registry.leave(self)
+                link.data_received(data)
+                return
         if len(data) < 8192:
             # The reader keeps the last chunk until more comes, maybe for the
             # whole idle life of a keep-alive connection. The transport's

@@ -32,6 +32,7 @@ from squall.tcpserver import TCPServer
 from squall.util import Configurable
 
 from ._adapter import _Forwarded
+from ._h2hook import _H2Options
 from ._peer import _peer_context
 from ._protocol import _H1ServerProtocol, _Registry, _Settings
 
@@ -52,7 +53,7 @@ def _handshake_done(task: asyncio.Future[Any]) -> None:
 
 
 class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
-    r"""A non-blocking HTTP/1.x server on the event loop.
+    r"""A non-blocking HTTP/1.x server on the event loop (HTTP/2 too with ``http2=True``).
 
     ``request_callback`` is either an
     :class:`~squall.httputil.HTTPServerConnectionDelegate` (usually a
@@ -122,6 +123,27 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
             variable, ``"auto"`` when it is unset. Both parsers accept and
             refuse exactly the same requests; the choice is logged once on
             ``squall.general`` at INFO.
+        http2: (squall) also speak HTTP/2 (needs the ``http2`` extra, the
+            ``h2`` library): over TLS the client chooses it by ALPN (``h2``
+            is offered before ``http/1.1`` on the server's SSL context), on
+            cleartext a client that opens with the HTTP/2 preface gets it
+            (h2c with prior knowledge; the HTTP/1.1 ``Upgrade: h2c`` dance is
+            not supported). HTTP/1.1 keeps working on the same port. Each
+            stream reaches the application as one request with
+            ``request.version == "HTTP/2.0"``; ``max_header_size`` bounds
+            each header list, ``max_body_size`` each stream's body (413),
+            ``idle_connection_timeout`` a connection without open streams;
+            :meth:`shutdown` sends GOAWAY and lets open streams finish.
+        http2_max_concurrent_streams: streams a client may open at once
+            (SETTINGS_MAX_CONCURRENT_STREAMS, 100). A client resetting more
+            than twice that many streams (at least 100) within ten seconds
+            is sent GOAWAY ``ENHANCE_YOUR_CALM`` and cut off ("rapid reset").
+        http2_max_frame_size: the largest frame payload accepted
+            (SETTINGS_MAX_FRAME_SIZE, 16384..16777215).
+        http2_initial_window_size: each stream's receive window in bytes
+            (SETTINGS_INITIAL_WINDOW_SIZE, 65535); a request body is only
+            acknowledged once the application has taken it, so a slow
+            ``data_received`` stalls its own stream only.
 
     Malformed requests get the matching 4xx/5xx status (400, 413, 414, 431,
     501, 505) with ``Connection: close`` and the connection closes; the
@@ -168,6 +190,10 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
         *,
         header_timeout: float | None = None,
         http_parser: str | None = None,
+        http2: bool = False,
+        http2_max_concurrent_streams: int = 100,
+        http2_max_frame_size: int = 16384,
+        http2_initial_window_size: int = 65535,
     ) -> None:
         """Take the constructor's arguments (see the class documentation)."""
         # Resolved now: a parser asked for but not installed fails here, not per connection.
@@ -191,6 +217,21 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
         self.max_buffer_size = max_buffer_size or 100 * _MiB
         self.max_body_size = max_body_size or self.max_buffer_size
         self.trusted_downstream = frozenset(trusted_downstream or ())
+        self._http2: _H2Options | None = None
+        self._alpn: ssl.SSLContext | None = None
+        if http2:
+            try:
+                import h2  # noqa: F401
+            except ImportError:
+                raise ImportError(
+                    "http2=True needs the h2 library: pip install 'squall-httpserver[http2]'"
+                ) from None
+            self._http2 = _H2Options(
+                http2_max_concurrent_streams,
+                http2_max_frame_size,
+                http2_initial_window_size,
+                self.max_header_size,
+            )
         self._registry: _Registry | None = None
         # Listening sockets this server accepts on, and the switches that stop it.
         self._listening: list[socket.socket] = []
@@ -251,6 +292,10 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
         else:
             protocol = _H1ServerProtocol(registry, True)
             context = self._context()
+            if self._http2 is not None and context is not self._alpn:
+                # Offer h2 first; clients without it keep HTTP/1.1.
+                context.set_alpn_protocols(["h2", "http/1.1"])
+                self._alpn = context
         task = loop.create_task(
             loop.connect_accepted_socket(
                 lambda: protocol,
