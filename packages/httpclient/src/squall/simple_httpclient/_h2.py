@@ -79,6 +79,26 @@ class _H2Response(HTTPResponse):
     http_version = "HTTP/2"
 
 
+def _graceful_transitions() -> Any:
+    """h2's connection state table, except that a GOAWAY leaves the connection readable.
+
+    h2 treats any frame after GOAWAY as a protocol error, but RFC 9113 section
+    6.8 lets the server finish the streams up to ``last_stream_id``; the
+    session itself stops opening streams once it has seen GOAWAY.
+    """
+    machine = getattr(h2.connection, "H2ConnectionStateMachine", None)
+    table = getattr(machine, "_transitions", None)
+    if not isinstance(table, dict):
+        return None
+    state, inputs = h2.connection.ConnectionState, h2.connection.ConnectionInputs
+    graceful = dict(table)
+    graceful[(state.CLIENT_OPEN, inputs.RECV_GOAWAY)] = (None, state.CLIENT_OPEN)
+    return graceful
+
+
+_GRACEFUL = _graceful_transitions() if _HAVE_H2 else None
+
+
 def _error_name(code: int) -> str:
     try:
         return h2.errors.ErrorCodes(code).name
@@ -373,6 +393,8 @@ class _Session(asyncio.Protocol):
         self.prior = prior
         config = h2.config.H2Configuration(client_side=True, header_encoding=None)
         self.h2 = h2.connection.H2Connection(config=config)
+        if _GRACEFUL is not None:
+            self.h2.state_machine._transitions = _GRACEFUL
         self.transport: asyncio.Transport | None = None
         self.fallback: _Link | None = None
         self.lanes: dict[int, _Lane] = {}
@@ -651,8 +673,6 @@ class _Session(asyncio.Protocol):
         if event.error_code:
             self._collapse(error)
             return True
-        # h2 stops reading after GOAWAY; the streams it promised to finish still need frames.
-        self.h2.state_machine.state = h2.connection.ConnectionState.CLIENT_OPEN
         return False
 
     def _collapse(self, error: BaseException) -> None:
@@ -701,7 +721,8 @@ class _Session(asyncio.Protocol):
                 transport.write(self.h2.data_to_send())
             except h2.exceptions.ProtocolError:
                 pass
-            transport.close()
+            # GOAWAY is handed to the socket by write(); nothing else is worth waiting for.
+            transport.abort()
 
     def _unregister(self) -> None:
         table = self.client._h2
