@@ -806,3 +806,39 @@ def test_without_h2_everything_is_http1(
         client.close()
 
     run(body)
+
+
+def test_nginx_head_has_no_body(nginx: Any, run: Runner) -> None:
+    async def body() -> None:
+        client = _client()
+        response = await client.fetch(_https(nginx, "/big.bin"), method="HEAD", validate_cert=False)
+        assert response.code == 200 and response.body == b""
+        assert response.headers["Content-Length"] == str(len(BIG))
+        assert _version(response) == "HTTP/2"
+        client.close()
+
+    run(body)
+
+
+def test_peer_idle_session_closes(run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    from squall.simple_httpclient import _h2
+
+    monkeypatch.setattr(_h2, "_QUIET_SECONDS", 0.05)
+
+    async def body() -> None:
+        peer = Peer()
+        base = await peer.start()
+        client = _client()
+        first = await _h2_fetch(client, base + "/one")
+        assert first.code == 200 and len(client._h2) == 1
+        for _ in range(200):
+            if peer.goaways:
+                break
+            await asyncio.sleep(0.01)
+        assert peer.goaways == 1 and not client._h2
+        second = await _h2_fetch(client, base + "/two")  # a new connection
+        assert second.body == b"/two" and peer.connections == 2
+        client.close()
+        await peer.close()
+
+    run(body)

@@ -483,6 +483,7 @@ class _Session(asyncio.Protocol):
             return
         self._fill()
         self._flush()
+        self._maybe_rest()  # every waiter may have given up while we dialed
 
     # -- streams ----------------------------------------------------------------------
 
