@@ -842,3 +842,45 @@ def test_peer_idle_session_closes(run: Runner, monkeypatch: pytest.MonkeyPatch) 
         await peer.close()
 
     run(body)
+
+
+def test_nginx_body_limits(nginx: Any, run: Runner) -> None:
+    async def body() -> None:
+        client = _client(max_buffer_size=100000)
+        response = await client.fetch(
+            _https(nginx, "/big.bin"), validate_cert=False, raise_error=False
+        )
+        assert response.code == 599 and "larger than 100000 bytes" in str(response.error)
+        # Streaming is not bounded by max_buffer_size, and the connection is still good.
+        seen: list[int] = []
+        streamed = await client.fetch(
+            _https(nginx, "/big.bin"),
+            validate_cert=False,
+            streaming_callback=lambda piece: seen.append(len(piece)),
+        )
+        assert streamed.code == 200 and sum(seen) == len(BIG)
+        client.close()
+
+    run(body)
+
+
+def test_peer_streaming_callback_error_fails_only_its_fetch(run: Runner) -> None:
+    def broken(piece: bytes) -> None:
+        raise RuntimeError("callback broke")
+
+    async def body() -> None:
+        peer = Peer()
+        base = await peer.start()
+        client = _client()
+        bad, good = await asyncio.gather(
+            _h2_fetch(client, base + "/bad", streaming_callback=broken),
+            _h2_fetch(client, base + "/good"),
+            return_exceptions=True,
+        )
+        assert isinstance(bad, RuntimeError) and str(bad) == "callback broke"
+        assert good.body == b"/good"
+        assert peer.connections == 1
+        client.close()
+        await peer.close()
+
+    run(body)

@@ -111,6 +111,9 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
     ``Connection: close``, an unread body, an error or a timeout; a pooled
     connection found closed by the server is retried once on a new one for
     idempotent methods.  Idle connections are closed after 30 seconds.
+    With the ``h2`` package installed (``squall-httpclient[http2]``), ``https``
+    origins that agree by ALPN are fetched over HTTP/2, one multiplexed
+    connection per origin (see ``HTTPRequest``'s ``http2`` option).
     ``proxy_host``/``proxy_port`` work: plain requests for ``http://`` URLs,
     a CONNECT tunnel for ``https://``, with basic proxy authentication.
 

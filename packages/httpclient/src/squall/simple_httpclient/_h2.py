@@ -402,6 +402,9 @@ class _Session(asyncio.Protocol):
         self.sending: dict[_Lane, None] = {}
         self.draining = False
         self.closed = False
+        #: The server's SETTINGS arrived: until then one stream at a time, so a
+        #: low ``SETTINGS_MAX_CONCURRENT_STREAMS`` is never overrun.
+        self.settled = False
         self.quiet: asyncio.TimerHandle | None = None
 
     # -- dialing ----------------------------------------------------------------------
@@ -501,7 +504,8 @@ class _Session(asyncio.Protocol):
             self.quiet.cancel()
             self.quiet = None
         while backlog and not self.draining and not self.closed:
-            if h2c.open_outbound_streams >= h2c.remote_settings.max_concurrent_streams:
+            room = h2c.remote_settings.max_concurrent_streams if self.settled else 1
+            if h2c.open_outbound_streams >= room:
                 return
             lane = backlog.popleft()
             try:
@@ -632,6 +636,7 @@ class _Session(asyncio.Protocol):
                         for waiting in list(self.sending):
                             self.send_body(waiting)
                 elif isinstance(event, events_.RemoteSettingsChanged):
+                    self.settled = True
                     self._fill()
                 elif isinstance(event, events_.ConnectionTerminated) and self._goaway(event):
                     return
