@@ -480,6 +480,7 @@ class Peer:
         self.held: list[tuple[Any, int]] = []
         self.writers: list[asyncio.StreamWriter] = []
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.fields: list[dict[str, str]] = []
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> str:
@@ -541,6 +542,7 @@ class Peer:
                     elif isinstance(event, h2.events.StreamEnded):
                         fields = heads.pop(event.stream_id)
                         self.requests.append(fields[":path"])
+                        self.fields.append(fields)
                         self.on_request(self, conn, event.stream_id, fields)
                     elif isinstance(event, h2.events.StreamReset):
                         self.resets.append(event.error_code)
@@ -882,5 +884,45 @@ def test_peer_streaming_callback_error_fails_only_its_fetch(run: Runner) -> None
         assert peer.connections == 1
         client.close()
         await peer.close()
+
+    run(body)
+
+
+def test_peer_sees_http2_header_block(run: Runner) -> None:
+    async def body() -> None:
+        peer = Peer()
+        base = await peer.start()
+        client = _client()
+        headers = {"X-Token": "abc", "Connection": "keep-alive", "Host": "example.test"}
+        response = await _h2_fetch(client, base + "/p?q=1", headers=headers, user_agent="ua/1")
+        assert response.body == b"/p?q=1"
+        (fields,) = peer.fields
+        assert fields[":method"] == "GET" and fields[":scheme"] == "http"
+        assert fields[":authority"] == "example.test" and fields[":path"] == "/p?q=1"
+        assert fields["x-token"] == "abc" and fields["user-agent"] == "ua/1"
+        assert "connection" not in fields and "host" not in fields
+        client.close()
+        await peer.close()
+
+    run(body)
+
+
+def test_tls_handshake_that_never_ends_times_out(run: Runner) -> None:
+    async def body() -> None:
+        held: list[asyncio.StreamWriter] = []
+
+        async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            held.append(writer)
+
+        server = await asyncio.start_server(mute, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = _client()
+        with pytest.raises(HTTPTimeoutError, match="connecting"):
+            await client.fetch(f"https://127.0.0.1:{port}/", connect_timeout=0.3)
+        assert not client._h2
+        client.close()
+        for writer in held:
+            writer.transport.abort()
+        server.close()
 
     run(body)
