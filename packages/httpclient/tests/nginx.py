@@ -6,7 +6,8 @@ It serves the files it is given, a few fixed endpoints (redirects of every
 kind, a redirect loop, ``/method`` echoing the method and Content-Length,
 ``/conn`` echoing nginx's connection serial number and request count on that
 connection, so reuse can be checked), gzip for text (unless ``gzip=False``), TLS on a second port when
-a certificate is given, and optionally a forward proxy on a third port (it
+a certificate is given (HTTP/2 there too with ``http2=True``, which also adds a
+cleartext h2c-only port, ``h2c_port``), and optionally a forward proxy on a third port (it
 adds ``X-Proxied-By: nginx`` so a test can see the request went through it,
 and with ``proxy_credentials`` it answers 407 unless Proxy-Authorization
 carries them).
@@ -55,6 +56,7 @@ class Nginx:
         workers: int = 1,
         cpu: int | None = None,
         gzip: bool = True,
+        http2: bool = False,
     ) -> None:
         if NGINX is None:
             raise RuntimeError("nginx is not installed (apt-get install nginx)")
@@ -66,6 +68,8 @@ class Nginx:
         self.port = _free_port()
         self.tls_port = _free_port() if tls else None
         self.proxy_port = _free_port() if forward_proxy else None
+        self._http2 = http2
+        self.h2c_port = _free_port() if http2 else None
         self._tls = tls
         self._credentials = proxy_credentials
         self._upstream = upstream
@@ -112,9 +116,16 @@ class Nginx:
             cert, key = self._tls
             servers.append(
                 f"""    server {{
-        listen 127.0.0.1:{self.tls_port} ssl;
+        listen 127.0.0.1:{self.tls_port} ssl{" http2" if self._http2 else ""};
         ssl_certificate {cert};
         ssl_certificate_key {key};
+        {self._endpoints()}
+    }}"""
+            )
+        if self.h2c_port:
+            servers.append(
+                f"""    server {{
+        listen 127.0.0.1:{self.h2c_port} http2;
         {self._endpoints()}
     }}"""
             )
@@ -170,7 +181,7 @@ http {{
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 10
-        ports = [p for p in (self.port, self.tls_port, self.proxy_port) if p]
+        ports = [p for p in (self.port, self.tls_port, self.proxy_port, self.h2c_port) if p]
         while True:
             if self._process.poll() is not None:
                 err = (

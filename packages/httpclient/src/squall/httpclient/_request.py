@@ -57,6 +57,7 @@ _STORED_AS_GIVEN = (
     "client_cert",
     "ssl_options",
     "expect_100_continue",
+    "http2",
 )
 
 
@@ -82,6 +83,14 @@ class HTTPRequest:
     ``if_modified_since`` (datetime or timestamp) adds an
     ``If-Modified-Since`` header.  ``use_gzip`` is the old name of
     ``decompress_response``.
+
+    ``http2`` (a squall addition, honoured by the simple client) chooses the
+    protocol: ``None`` or ``"auto"`` offers HTTP/2 by ALPN on ``https`` URLs
+    when the ``h2`` package is installed (``squall-httpclient[http2]``) and
+    speaks HTTP/1.1 when the server prefers it; ``True`` requires HTTP/2 (the
+    fetch fails if the server does not agree, and ``http`` URLs use h2c with
+    prior knowledge); ``False`` keeps to HTTP/1.1.  Requests through a proxy
+    always use HTTP/1.1.
     """
 
     allow_ipv6: bool | None
@@ -97,6 +106,7 @@ class HTTPRequest:
     decompress_response: bool | None
     expect_100_continue: bool
     follow_redirects: bool | None
+    http2: bool | str | None
     header_callback: Callable[[str], None] | None
     max_redirects: int | None
     method: str
@@ -149,6 +159,7 @@ class HTTPRequest:
         expect_100_continue: bool = False,
         decompress_response: bool | None = None,
         ssl_options: dict[str, Any] | Any | None = None,
+        http2: bool | str | None = None,
     ) -> None:
         given = locals()
         state = self.__dict__

@@ -27,6 +27,7 @@ from squall.httputil import (
 from squall.netutil import Resolver, is_valid_ip, ssl_options_to_context
 
 from ._fetch import _Fetch
+from ._h2 import _Session
 from ._link import HTTPStreamClosedError, HTTPTimeoutError, _Link
 
 __all__ = ["SimpleAsyncHTTPClient"]
@@ -110,6 +111,9 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
     ``Connection: close``, an unread body, an error or a timeout; a pooled
     connection found closed by the server is retried once on a new one for
     idempotent methods.  Idle connections are closed after 30 seconds.
+    With the ``h2`` package installed (``squall-httpclient[http2]``), ``https``
+    origins that agree by ALPN are fetched over HTTP/2, one multiplexed
+    connection per origin (see ``HTTPRequest``'s ``http2`` option).
     ``proxy_host``/``proxy_port`` work: plain requests for ``http://`` URLs,
     a CONNECT tunnel for ``https://``, with basic proxy authentication.
 
@@ -158,6 +162,9 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._alarm: asyncio.TimerHandle | None = None
         self._alarm_at = _NEVER
+        #: HTTP/2 sessions by origin key, and origins known to answer ALPN with HTTP/1.1.
+        self._h2: dict[tuple[Any, ...], _Session] = {}
+        self._h1_origins: set[tuple[Any, ...]] = set()
 
     def close(self) -> None:
         super().close()
@@ -167,6 +174,8 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
             self._alarm = None
         for fetch in list(self._live):
             fetch.fail(HTTPStreamClosedError("Client closed"))
+        for session in list(self._h2.values()):
+            session.shut()
         for task in list(self._tasks):
             task.cancel()
         if self._own_resolver:
@@ -237,7 +246,7 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         now = self._loop.time() + _SLACK
         soonest = _NEVER
         for fetch in list(self._live):
-            if fetch.link is None:
+            if fetch.link is None and fetch.stream is None:
                 continue  # dialing: asyncio.wait_for keeps that time
             if fetch.deadline <= now:
                 fetch.expire()
@@ -379,7 +388,11 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
             request.client_key,
         )
 
-    def _tls_context(self, request: HTTPRequest, key: tuple[Any, ...]) -> ssl.SSLContext:
+    def _tls_context(
+        self, request: HTTPRequest, key: tuple[Any, ...], alpn: list[str] | None = None
+    ) -> ssl.SSLContext:
+        if alpn:
+            key = (*key, *alpn)
         context = self._contexts.get(key)
         if context is not None:
             return context
@@ -395,18 +408,26 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
                 context.verify_mode = ssl.CERT_NONE
             if request.client_cert is not None:
                 context.load_cert_chain(request.client_cert, request.client_key)
+        if alpn:
+            context.set_alpn_protocols(alpn)
         self._contexts[key] = context
         return context
 
-    async def _dial(self, fetch: _Fetch) -> _Link:
+    async def _dial(
+        self,
+        fetch: _Fetch,
+        factory: Callable[[], asyncio.BaseProtocol] | None = None,
+        alpn: list[str] | None = None,
+    ) -> Any:
+        """Connect for ``fetch``: a :class:`_Link`, or what ``factory`` makes (HTTP/2)."""
         request = fetch.request
         host, port, tls = fetch.dest
         loop = asyncio.get_running_loop()
         budget = min(request.connect_timeout or _NEVER, fetch.deadline - loop.time())
-        context = self._tls_context(request, tls) if tls is not None else None
+        context = self._tls_context(request, tls, alpn) if tls is not None else None
         try:
             return await asyncio.wait_for(
-                self._open(request, host, port, context), timeout=max(budget, 0)
+                self._open(request, host, port, context, factory), timeout=max(budget, 0)
             )
         except asyncio.TimeoutError:
             raise HTTPTimeoutError("Timeout while connecting") from None
@@ -416,8 +437,13 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
             raise HTTPClientError(599, f"TLS certificate of {host}:{port} refused: {e}") from None
 
     async def _open(
-        self, request: HTTPRequest, host: str, port: int, context: ssl.SSLContext | None
-    ) -> _Link:
+        self,
+        request: HTTPRequest,
+        host: str,
+        port: int,
+        context: ssl.SSLContext | None,
+        factory: Callable[[], asyncio.BaseProtocol] | None = None,
+    ) -> Any:
         loop = asyncio.get_running_loop()
         if request.proxy_host:
             peer_host, peer_port = request.proxy_host, request.proxy_port or 80
@@ -431,10 +457,11 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         local = (request.network_interface, 0) if request.network_interface else None
         tunnel = context is not None and bool(request.proxy_host)
         last: Exception | None = None
+        link: Any
         for _, address in addresses:
             try:
                 _, link = await loop.create_connection(
-                    lambda: _Link(self._limits),
+                    factory or (lambda: _Link(self._limits)),
                     host=address[0],
                     port=address[1],
                     ssl=None if tunnel else context,
@@ -448,7 +475,7 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
                 assert context is not None
                 await self._tunnel(link, request, host, port)
                 transport = await loop.start_tls(
-                    link.transport,  # type: ignore[arg-type]
+                    link.transport,
                     link,
                     context,
                     server_hostname=host,

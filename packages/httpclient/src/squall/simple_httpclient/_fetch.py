@@ -23,6 +23,7 @@ from squall.httpclient._request import HTTPRequest
 from squall.httpclient._response import HTTPClientError, HTTPResponse
 from squall.httputil import HTTPHeaders, RequestStartLine
 
+from ._h2 import _Lane, _take
 from ._link import HTTPStreamClosedError, HTTPTimeoutError, _Link
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class _Fetch:
         "reused",
         "sent",
         "size",
+        "stream",
         "task",
         "timer",
         "wire",
@@ -85,6 +87,8 @@ class _Fetch:
         self.callback = callback
         self.deadline = deadline
         self.link: _Link | None = None
+        #: The HTTP/2 stream carrying the current request (``_h2._Lane``), if any.
+        self.stream: _Lane | None = None
         self.task: asyncio.Task[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.over = False
@@ -114,6 +118,8 @@ class _Fetch:
         client = self.client
         try:
             client._prepare(self)
+            if _take(self):
+                return
         except Exception as e:
             self.fail(e)
             return
@@ -439,6 +445,10 @@ class _Fetch:
         if link is not None:
             self.link = None
             link.drop()
+        lane = self.stream
+        if lane is not None:
+            self.stream = None
+            lane.retire()
         self._stop_sending()
         if self.over:
             return
