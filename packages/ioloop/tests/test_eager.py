@@ -10,7 +10,7 @@ import pytest
 from squall.ioloop._eager import _start_eagerly
 
 marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="caller")
-eager = pytest.mark.skipif(sys.version_info < (3, 11), reason="3.10 always makes a Task")
+eager = pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks are 3.12+")
 
 
 def run(body):  # type: ignore[no-untyped-def]
@@ -74,9 +74,14 @@ def test_errors_before_and_after_the_first_wait() -> None:
         return "not raised"
 
     async def body() -> None:
-        if sys.version_info >= (3, 11):
+        if sys.version_info >= (3, 12):
             with pytest.raises(KeyError):
                 _start_eagerly(at_once())
+        else:
+            first = _start_eagerly(at_once())
+            assert first is not None
+            with pytest.raises(KeyError):
+                await first
         task = _start_eagerly(later())
         assert task is not None
         with pytest.raises(ValueError, match="later"):
@@ -108,4 +113,24 @@ def test_cancelling_the_task_reaches_the_coroutine() -> None:
             await task
         assert events == ["cancelled inside", "finally"]
 
+    run(body)
+
+
+def test_the_first_step_runs_as_a_task() -> None:
+    # Libraries (redis-py, anyio) use asyncio.timeout(), which needs current_task().
+    seen: list[object] = []
+
+    async def uses_timeout() -> str:
+        seen.append(asyncio.current_task())
+        async with asyncio.timeout(30):
+            await asyncio.sleep(0)
+        return "ok"
+
+    async def body() -> None:
+        task = _start_eagerly(uses_timeout())
+        assert task is not None and await task == "ok"
+        assert seen == [task]
+
+    if sys.version_info < (3, 11):
+        pytest.skip("asyncio.timeout is 3.11+")
     run(body)
