@@ -7,10 +7,13 @@
 
 ``NAME`` may be a tox environment name such as ``py311-template``: the last
 dash-separated factor names the distribution, so tox.ini needs one entry per
-distribution and nothing else. A ``speedups`` factor before it
-(``py311-speedups-http``) also installs the ``speedups`` extras of the
-distribution and its squall dependencies and runs the tests with
-``SQUALL_HTTP_PARSER=httptools``, so they exercise the llhttp parser. Siblings are always installed from wheels
+distribution and nothing else. Factors before it change the run:
+``speedups`` (``py311-speedups-http``) also installs the ``speedups`` extras
+of the distribution and its squall dependencies and runs the tests with
+``SQUALL_HTTP_PARSER=httptools``, so they exercise the llhttp parser; ``h2``
+(``py311-h2-web``) installs the ``http2`` extras and runs the tests with
+``SQUALL_TEST_HTTP2=1``, so every AsyncHTTPTestCase serves and fetches over
+HTTP/2. Siblings are always installed from wheels
 built from this repository (``--no-index``), never from a package index.
 """
 
@@ -36,9 +39,9 @@ def _dist_from(arg: str) -> str:
     return name
 
 
-def install(folder: str, with_extra: str | None = None) -> None:
+def install(folder: str, *with_extras: str) -> None:
     """Install ``folder`` and its squall closure from fresh wheels, plus test deps
-    (and, given ``with_extra``, that extra of every distribution of the closure)."""
+    (and, given ``with_extras``, those extras of every distribution of the closure)."""
     table = dists()
     order = closure(folder, table)
     # Squall siblings named only by the test group (a client tested against
@@ -74,8 +77,8 @@ def install(folder: str, with_extra: str | None = None) -> None:
             ]
         )
     third = [r for f in order for r in table[f].third_party]
-    if with_extra is not None:
-        wanted = [r for f in order for r in table[f].extras.get(with_extra, ())]
+    for extra in with_extras:
+        wanted = [r for f in order for r in table[f].extras.get(extra, ())]
         third = list(dict.fromkeys([*third, *wanted]))
     tests = list(table[folder].test_third_party)
     if third or tests:
@@ -83,15 +86,23 @@ def install(folder: str, with_extra: str | None = None) -> None:
     run([*PIP, "check"])
 
 
-def test(folder: str, args: list[str], *, speedups: bool = False) -> None:
-    install(folder, "speedups" if speedups else None)
+# factor -> (the extra it installs, the environment it sets)
+_FACTORS = {
+    "speedups": ("speedups", {"SQUALL_HTTP_PARSER": "httptools"}),
+    "h2": ("http2", {"SQUALL_TEST_HTTP2": "1"}),
+}
+
+
+def test(folder: str, args: list[str], *, factors: list[str] | None = None) -> None:
+    chosen = [_FACTORS[f] for f in factors or () if f in _FACTORS]
+    install(folder, *[extra for extra, _ in chosen])
     tests = PACKAGES / folder / "tests"
     # Run from the repository root so the root pytest configuration applies;
     # the code under test is the installed wheel, never the source tree.
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    if speedups:
-        env["SQUALL_HTTP_PARSER"] = "httptools"
+    for _, settings in chosen:
+        env.update(settings)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", str(tests.relative_to(ROOT)), *args],
         cwd=ROOT,
@@ -145,7 +156,7 @@ def main(argv: list[str]) -> None:
                     seen.append(dep)
         print("\n".join(seen))
     elif command == "test" and rest:
-        test(_dist_from(rest[0]), rest[1:], speedups="speedups" in rest[0].split("-")[:-1])
+        test(_dist_from(rest[0]), rest[1:], factors=rest[0].split("-")[:-1])
     elif command == "develop":
         develop()
     elif command == "build":

@@ -83,7 +83,7 @@ class HelloWorldScriptTest(AsyncHTTPTestCase):
         try:
             assert proc.stdout is not None
             self.assertEqual(proc.stdout.readline().strip(), "ready")
-            response = self.fetch(f"http://127.0.0.1:{port}/")
+            response = self.fetch(f"http://127.0.0.1:{port}/", http2=False)  # the script's server
             self.assertEqual(response.code, 200)
             self.assertEqual(response.body, b"Hello, world")
             self.assertEqual(response.headers["Content-Type"], "text/html; charset=UTF-8")

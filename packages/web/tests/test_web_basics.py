@@ -19,6 +19,7 @@ from squall.httputil import (
 from squall.ioloop import IOLoop
 from squall.routing import PathMatches, Rule
 from squall.testing import AsyncHTTPTestCase, bind_unused_port
+from squall.testing._http import _over_http2
 from squall.web import (
     Application,
     HTTPError,
@@ -90,6 +91,13 @@ class TestOverviewExamples(AsyncHTTPTestCase):
         assert "Date" in response.headers
         # The same digest Tornado sends: SHA-1 of the body, quoted.
         assert response.headers["Etag"] == '"e02aa1b106d5c7c6a98def2b13005d5b84fd8dc8"'
+
+    def test_the_suite_speaks_the_protocol_it_was_asked_for(self) -> None:
+        # SQUALL_TEST_HTTP2=1 (the tox factor h2) runs every AsyncHTTPTestCase over HTTP/2.
+        response = self.fetch("/")
+        spoken = getattr(response, "http_version", "HTTP/1.1")
+        assert spoken == ("HTTP/2" if _over_http2() else "HTTP/1.1")
+        assert response.request.url.startswith("http://127.0.0.1:")
 
     def test_story_group_is_a_positional_argument(self) -> None:
         assert self.fetch("/story/42").body == b"You requested the story 42"

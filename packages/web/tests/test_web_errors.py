@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from squall.testing import AsyncHTTPTestCase, ExpectLog
+from squall.testing._http import _over_http2
 from squall.web import Application, HTTPError, MissingArgumentError, RequestHandler
 
 
@@ -75,7 +76,9 @@ class TestErrors(AsyncHTTPTestCase):
 
     def test_http_error_reason(self) -> None:
         response = self.fetch("/raise?kind=teapot")
-        assert (response.code, response.reason) == (418, "Short And Stout")
+        assert response.code == 418
+        if not _over_http2():  # HTTP/2 carries no reason phrase
+            assert response.reason == "Short And Stout"
         assert b"418: Short And Stout" in response.body
 
     def test_log_message_is_logged_with_its_arguments(self) -> None:
@@ -86,7 +89,9 @@ class TestErrors(AsyncHTTPTestCase):
 
     def test_send_error_discards_output(self) -> None:
         response = self.fetch("/raise?kind=send")
-        assert (response.code, response.reason) == (503, "Maintenance")
+        assert response.code == 503
+        if not _over_http2():  # HTTP/2 carries no reason phrase
+            assert response.reason == "Maintenance"
         assert b"thrown away" not in response.body
 
     def test_error_after_the_headers_ends_the_response(self) -> None:

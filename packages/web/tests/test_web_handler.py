@@ -11,6 +11,7 @@ from typing import Any
 
 from squall.httputil import HTTPHeaders, HTTPServerRequest, ResponseStartLine, format_timestamp
 from squall.testing import AsyncHTTPTestCase
+from squall.testing._http import _over_http2
 from squall.web import (
     Application,
     ChunkedTransferEncoding,
@@ -257,7 +258,9 @@ class TestHandlerIO(AsyncHTTPTestCase):
         response = self.fetch("/status?code=299")
         assert (response.code, response.reason) == (299, "Unknown")
         response = self.fetch("/status?code=250&reason=Fine%20Thanks")
-        assert (response.code, response.reason, response.body) == (250, "Fine Thanks", b"250")
+        assert (response.code, response.body) == (250, b"250")
+        if not _over_http2():  # HTTP/2 carries no reason phrase: the client names the code
+            assert response.reason == "Fine Thanks"
 
     def test_write_refuses_lists(self) -> None:
         body = self.fetch("/write?what=list").body
@@ -277,7 +280,8 @@ class TestHandlerIO(AsyncHTTPTestCase):
     def test_flush_streams_chunked(self) -> None:
         response = self.fetch("/flush")
         assert response.body == b"first;second;last"
-        assert response.headers.get("Transfer-Encoding") == "chunked"
+        if not _over_http2():  # HTTP/2 frames the body itself
+            assert response.headers.get("Transfer-Encoding") == "chunked"
         assert "Content-Length" not in response.headers
         assert "Etag" not in response.headers
 
@@ -416,7 +420,8 @@ class TestChunkedTransform(AsyncHTTPTestCase):
 
     def test_streamed_response_is_chunked_once(self) -> None:
         response = self.fetch("/stream")
-        assert response.headers["Transfer-Encoding"] == "chunked"
+        if not _over_http2():  # HTTP/2 frames the body itself
+            assert response.headers["Transfer-Encoding"] == "chunked"
         assert response.body == b"a" * 10 + b"b" * 10
 
     def test_whole_response_keeps_its_length(self) -> None:

@@ -70,9 +70,13 @@ _LINGER = 1.0
 _OUTBOX_LIMIT = 2 * 1024 * 1024
 
 
-def _fields(code: int, headers: HTTPHeaders) -> list[tuple[str, str]]:
-    """The HTTP/2 field list of a response head (``ValueError`` for unsendable values)."""
-    fields = [(":status", str(code))]
+def _fields(code: int, headers: HTTPHeaders) -> list[tuple[bytes, bytes]]:
+    """The HTTP/2 field list of a response head (``ValueError`` for unsendable values).
+
+    Names and values go out as latin-1, as on HTTP/1 (a UTF-8 URL that a
+    handler put in a header as latin-1 text arrives as the same bytes).
+    """
+    fields = [(b":status", str(code).encode())]
     for name, value in headers.get_all():
         lowered = name.lower()
         if lowered in _CONNECTION_FIELDS:
@@ -81,7 +85,10 @@ def _fields(code: int, headers: HTTPHeaders) -> list[tuple[str, str]]:
             _BAD_VALUE.search(value) is not None
         ):
             raise ValueError(f"header {name!r} cannot be sent: {value!r}")
-        fields.append((lowered, value))
+        try:
+            fields.append((lowered.encode("latin-1"), value.encode("latin-1")))
+        except UnicodeEncodeError:
+            raise ValueError(f"header {name!r} is not latin-1 text: {value!r}") from None
     return fields
 
 
@@ -524,13 +531,17 @@ class _H2Link(asyncio.Protocol):
             else:
                 message = delegate.start_request(self, lane)
             lane._message = message
+            # After headers_received: a handler's prepare() may change the
+            # limit (request.connection.set_max_body_size), as on HTTP/1.
+            pending = message.headers_received(line, headers)
             length = headers.get("Content-Length")
             if length is not None and length.isdigit() and int(length) > lane._body_limit:
+                gen_log.info("HTTP/2 request body from %s over max_body_size", self.context)
                 self._refuse(lane, 413)
+                message.on_connection_close()  # the handler learns its request is gone
                 return
             if not event.stream_ended and headers.get("Expect", "").lower() == "100-continue":
                 conn.send_headers(stream_id, [(":status", "100")])
-            pending = message.headers_received(line, headers)
             if pending is not None:
                 lane._hold(pending, 0)
         except Exception:

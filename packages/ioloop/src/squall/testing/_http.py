@@ -8,6 +8,7 @@ squall-httpclient), imported only when a test case is set up, so the rest of
 from __future__ import annotations
 
 import importlib
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,11 @@ def _import_http(what: str) -> tuple[Any, Any]:
             f"{what} needs {' and '.join(dists)}: pip install {' '.join(dists)}"
         ) from exc
     return server_module.HTTPServer, client_module.AsyncHTTPClient
+
+
+def _over_http2() -> bool:
+    """Whether ``SQUALL_TEST_HTTP2`` asks for the test servers and clients to speak HTTP/2."""
+    return os.environ.get("SQUALL_TEST_HTTP2", "") not in ("", "0")
 
 
 class AsyncHTTPTestCase(AsyncTestCase):
@@ -110,15 +116,29 @@ class AsyncHTTPTestCase(AsyncTestCase):
         raise NotImplementedError(f"{type(self).__name__} must define get_app()")
 
     def get_http_client(self) -> AsyncHTTPClient:
-        """The client used by :meth:`AsyncHTTPTestCase.fetch` (the loop's shared :class:`~squall.httpclient.AsyncHTTPClient`)."""
+        """The client used by :meth:`AsyncHTTPTestCase.fetch` (the loop's shared :class:`~squall.httpclient.AsyncHTTPClient`).
+
+        With ``SQUALL_TEST_HTTP2=1`` in the environment it is a client of its
+        own that speaks HTTP/2 (h2c with prior knowledge), to run a suite
+        over HTTP/2.
+        """
         client_class = _import_http(self.__kind())[1]
+        if _over_http2():
+            made: AsyncHTTPClient = client_class(force_instance=True, defaults={"http2": True})
+            return made
         client: AsyncHTTPClient = client_class()
         return client
 
     def get_http_server(self) -> HTTPServer:
-        """The server for the app (built with :meth:`get_httpserver_options`)."""
+        """The server for the app (built with :meth:`get_httpserver_options`).
+
+        With ``SQUALL_TEST_HTTP2=1`` the server also speaks HTTP/2 (``http2=True``).
+        """
         server_class = _import_http(self.__kind())[0]
-        server: HTTPServer = server_class(self._app, **self.get_httpserver_options())
+        options = self.get_httpserver_options()
+        if _over_http2():
+            options = {"http2": True, **options}
+        server: HTTPServer = server_class(self._app, **options)
         return server
 
     def get_httpserver_options(self) -> dict[str, Any]:
