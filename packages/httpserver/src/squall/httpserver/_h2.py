@@ -51,7 +51,7 @@ from ._h2hook import _H2Options
 from ._peer import _peer_context, _PeerContext, _resolve_forwarded
 
 if TYPE_CHECKING:
-    from ._protocol import _Registry
+    from ._registry import _Registry
 
 __all__: list[str] = []
 

@@ -11,7 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._protocol import _Registry
+    from ._registry import _Registry
 
 __all__: list[str] = []
 

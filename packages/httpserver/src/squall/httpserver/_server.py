@@ -34,7 +34,8 @@ from squall.util import Configurable
 from ._adapter import _Forwarded
 from ._h2hook import _H2Options
 from ._peer import _peer_context
-from ._protocol import _H1ServerProtocol, _Registry, _Settings
+from ._protocol import _H1ServerProtocol
+from ._registry import _Registry, _Settings
 
 __all__ = ["HTTPServer"]
 
