@@ -30,6 +30,10 @@ def run(main: Callable[[], Awaitable[None]], impl: str, profile_to: str | None) 
     (which also asks squall for the httptools parser)."""
     if impl.endswith("-speedups"):
         os.environ.setdefault("SQUALL_HTTP_PARSER", "httptools")
+    elif impl.startswith("squall"):
+        # The plain rows are squall's pure-Python parser even where httptools
+        # is installed (the server's default, "auto", would pick llhttp).
+        os.environ.setdefault("SQUALL_HTTP_PARSER", "python")
     if impl.endswith(("-uvloop", "-speedups")):
         import uvloop
 
