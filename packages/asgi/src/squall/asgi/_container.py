@@ -58,6 +58,12 @@ _BODYLESS = frozenset((204, 304))
 _tasks: set[asyncio.Future[Any]] = set()
 
 
+def _settle(future: asyncio.Future[None] | None) -> None:
+    """Release whoever awaits ``future`` (nothing to do for None or a done one)."""
+    if future is not None and not future.done():
+        future.set_result(None)
+
+
 def _keep(task: asyncio.Future[Any]) -> None:
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
@@ -269,18 +275,12 @@ class _HTTPCall(HTTPMessageDelegate):
     # -- for the application -----------------------------------------------------------
 
     def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        waiter, self._waiter = self._waiter, None
+        _settle(waiter)
 
     def _make_room(self) -> None:
-        room = self._room
-        if room is not None:
-            self._room = None
-            if not room.done():
-                room.set_result(None)
+        room, self._room = self._room, None
+        _settle(room)
 
     async def receive(self) -> dict[str, Any]:
         while True:

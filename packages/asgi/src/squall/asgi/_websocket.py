@@ -32,7 +32,7 @@ from squall.websocket._frames import WebSocketClosedError, WebSocketProtocol
 from squall.websocket._handshake import accept_key, check_upgrade_request, parse_subprotocols
 from squall.websocket._session import _Session
 
-from ._container import _hang_up, _keep, _Reply, _written_or_raise
+from ._container import _hang_up, _keep, _Reply, _settle, _written_or_raise
 from ._scope import _headers_from_fields, _local_address, _make_scope
 
 if TYPE_CHECKING:
@@ -161,18 +161,12 @@ class _SocketCall:
     # -- receive and send ------------------------------------------------------------------
 
     def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        waiter, self._waiter = self._waiter, None
+        _settle(waiter)
 
     def _make_room(self) -> None:
-        room = self._room
-        if room is not None:
-            self._room = None
-            if not room.done():
-                room.set_result(None)
+        room, self._room = self._room, None
+        _settle(room)
 
     async def receive(self) -> dict[str, Any]:
         if not self._connect_given:

@@ -20,6 +20,7 @@ from ._hub import Hub, Listener, Message
 __all__ = ["Batch", "Broadcaster", "LongPollRelay"]
 
 _GAP = object()  # a gap notice's place in a relay's history
+_NO_KEY = object()  # an entry without a key (a gap, or a key function that failed)
 
 
 class Batch:
@@ -79,11 +80,11 @@ class LongPollRelay:
             raise ValueError("history must keep at least one message")
         self._grace = grace
         self._evicted: dict[Hashable, None] = {}  # keys that fell out, the newest ``history``
-        self._entries: deque[tuple[int, Any]] = deque(maxlen=history)
+        # (number, value, key or _NO_KEY): a message's key is kept beside it.
+        self._entries: deque[tuple[int, Any, Hashable]] = deque(maxlen=history)
         self._last = 0
         self._key = key
         self._numbers: dict[Hashable, int] = {}  # key -> number, for the kept entries
-        self._keys: dict[int, Hashable] = {}  # number -> key, the reverse
         self._waiters: set[asyncio.Future[None]] = set()
         self._listener: Listener | None = hub.add_listener(channel, self._on_message)
 
@@ -92,7 +93,7 @@ class LongPollRelay:
         """Where the newest entry is, as a cursor (its number, or its key with ``key``; ``None`` before any)."""
         if self._key is None:
             return self._last
-        return self._newest_key(self._last)
+        return self._newest_key()
 
     def waiting(self) -> int:
         """How many requests are waiting."""
@@ -101,10 +102,11 @@ class LongPollRelay:
     def _on_message(self, msg: Message) -> None:
         self._last += 1
         entries = self._entries
+        ident: Hashable = _NO_KEY
         if self._key is not None:
             if len(entries) == entries.maxlen:
-                dropped = self._keys.pop(entries[0][0], None)
-                if dropped is not None and self._numbers.get(dropped) == entries[0][0]:
+                number, _, dropped = entries[0]
+                if dropped is not _NO_KEY and self._numbers.get(dropped) == number:
                     del self._numbers[dropped]
                     self._evicted[dropped] = None
                     if len(self._evicted) > len(entries):
@@ -118,18 +120,16 @@ class LongPollRelay:
                     )
                 else:
                     self._numbers[ident] = self._last
-                    self._keys[self._last] = ident
-        entries.append((self._last, _GAP if msg.gap else msg.data))
+        entries.append((self._last, _GAP if msg.gap else msg.data, ident))
         waiters, self._waiters = self._waiters, set()
         for fut in waiters:
-            if not fut.done():
-                fut.set_result(None)
+            _settle(fut)
 
-    def _newest_key(self, upto: int) -> Any:
-        """The key of the newest keyed entry numbered ``upto`` or below (``None`` if none is kept)."""
-        for number, _ in reversed(self._entries):
-            if number <= upto and number in self._keys:
-                return self._keys[number]
+    def _newest_key(self) -> Any:
+        """The key of the newest kept entry that has one (``None`` if none has)."""
+        for _, _, ident in reversed(self._entries):
+            if ident is not _NO_KEY:
+                return ident
         return None
 
     def _number_of(self, cursor: Any) -> int | None:
@@ -144,12 +144,12 @@ class LongPollRelay:
         entries = self._entries
         oldest = entries[0][0] if entries else self._last + 1
         start = oldest - 1 if number is None else number
-        newer = [data for n, data in entries if n > start]
+        newer = [data for n, data, _ in entries if n > start]
         fresh = [data for data in newer if data is not _GAP]
         missed = number is None or number + 1 < oldest or len(fresh) < len(newer)
         if self._key is None:
             return Batch(self._last, fresh, missed)
-        newest = self._newest_key(self._last)
+        newest = self._newest_key()
         return Batch(cursor if newest is None or not fresh else newest, fresh, missed)
 
     async def _next(self, timeout: float | None = None) -> None:
