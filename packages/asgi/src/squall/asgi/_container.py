@@ -109,7 +109,9 @@ class _Reply:
     def start(self, message: MutableMapping[str, Any]) -> None:
         if self.started:
             raise RuntimeError("the ASGI application sent a second response start")
-        status = int(message["status"])
+        status = message["status"]
+        if type(status) is not int:
+            status = int(status)
         if not 100 <= status <= 999:
             raise RuntimeError(f"the ASGI application gave the status {status}")
         self.headers = _headers_from_fields(message.get("headers") or ())
@@ -122,7 +124,7 @@ class _Reply:
         if self.complete:
             raise RuntimeError("the ASGI application sent a body after the response was complete")
         data = message.get("body") or b""
-        more = bool(message.get("more_body"))
+        more = message.get("more_body", False)
         conn = self.conn
         written: asyncio.Future[None] | None = None
         if not self.head_out:
@@ -134,14 +136,17 @@ class _Reply:
                 and status >= 200
                 and status not in _BODYLESS
                 and self.method != "HEAD"
-                and "Content-Length" not in headers
+                and "Content-Length" not in headers._joined
             ):
-                headers["Content-Length"] = str(len(data))
+                headers._joined["Content-Length"] = str(len(data))
             self.head_out = True
-            line = ResponseStartLine("HTTP/1.1", status, responses.get(status, "Unknown"))
-            written = conn.write_headers(line, headers, bytes(data) if data else None)
+            written = conn.write_headers(
+                _start_line(status),
+                headers,
+                (data if type(data) is bytes else bytes(data)) if data else None,
+            )
         elif data:
-            written = conn.write(bytes(data))
+            written = conn.write(data if type(data) is bytes else bytes(data))
         if not more:
             self.complete = True
             conn.finish()
@@ -158,6 +163,19 @@ class _Reply:
         if not written.done():
             written.add_done_callback(_seen)
         self.conn.finish()
+
+
+# Status -> its response start line, made once.
+_start_lines: dict[int, ResponseStartLine] = {}
+
+
+def _start_line(status: int) -> ResponseStartLine:
+    line = _start_lines.get(status)
+    if line is None:
+        line = ResponseStartLine("HTTP/1.1", status, responses.get(status, "Unknown"))
+        if len(_start_lines) < 1024:
+            _start_lines[status] = line
+    return line
 
 
 def _seen(future: asyncio.Future[Any]) -> None:
@@ -221,7 +239,7 @@ class _HTTPCall(HTTPMessageDelegate):
         if peer is None:
             peer = getattr(conn, "context", None)
         container = self._container
-        upgrade = headers.get("Upgrade")
+        upgrade = headers._joined.get("Upgrade")
         if upgrade is not None and has_token(upgrade, "websocket"):
             from ._websocket import _SocketCall
 
@@ -241,10 +259,10 @@ class _HTTPCall(HTTPMessageDelegate):
             container.state,
         )
         self._reply = _Reply(conn, method)
-        self._target = f"{method} {uri}"
+        self._target = uri
         self._began = time.monotonic()
         # Started at once: an application that never waits answers without a Task.
-        task = _start_eagerly(self._run(scope))
+        task = _start_eagerly(self._call(scope))
         if task is not None:
             _keep(task)
         return None
@@ -262,7 +280,8 @@ class _HTTPCall(HTTPMessageDelegate):
 
     def finish(self) -> None:
         self._ended = True
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
 
     def on_connection_close(self) -> None:
         self._gone = True
@@ -313,22 +332,18 @@ class _HTTPCall(HTTPMessageDelegate):
             pending = _written_or_raise(reply.body(message))
             if reply.complete:
                 self._log(reply.status)
-                self._wake()
+                if self._waiter is not None:
+                    self._wake()
                 # Answered: a body nobody will read must not hold the
                 # connection's reading back (the server drops the rest).
-                self._make_room()
+                if self._room is not None:
+                    self._make_room()
             if pending is not None:
                 await pending
         elif kind == "http.response.start":
             reply.start(message)
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r} for an HTTP request")
-
-    async def _run(self, scope: dict[str, Any]) -> None:
-        try:
-            await self._call(scope)
-        finally:
-            self._make_room()
 
     async def _call(self, scope: dict[str, Any]) -> None:
         container = self._container
@@ -341,17 +356,26 @@ class _HTTPCall(HTTPMessageDelegate):
         except Exception as exc:
             self._failed(exc)
             return
+        finally:
+            if self._room is not None:
+                self._make_room()
         reply = self._reply
         assert reply is not None
         if reply.complete or self._gone:
             return
         if not reply.head_out:
-            app_log.error("The ASGI application returned without a response to %s", self._target)
+            app_log.error(
+                "The ASGI application returned without a response to %s %s",
+                reply.method,
+                self._target,
+            )
             reply.fail()
             self._log(500)
         else:
             app_log.error(
-                "The ASGI application returned before finishing its response to %s", self._target
+                "The ASGI application returned before finishing its response to %s %s",
+                reply.method,
+                self._target,
             )
             _hang_up(self._conn)
 
@@ -361,7 +385,12 @@ class _HTTPCall(HTTPMessageDelegate):
         if self._gone:
             app_log.debug("ASGI application stopped after its client left: %r", exc)
             return
-        app_log.error("Exception in the ASGI application serving %s", self._target, exc_info=exc)
+        app_log.error(
+            "Exception in the ASGI application serving %s %s",
+            reply.method,
+            self._target,
+            exc_info=exc,
+        )
         if not reply.head_out:
             reply.fail()
             self._log(500)
@@ -373,8 +402,15 @@ class _HTTPCall(HTTPMessageDelegate):
         if access_log.isEnabledFor(level):
             elapsed = 1000.0 * (time.monotonic() - self._began)
             peer = self._peer or getattr(self._conn, "context", None)
+            method = self._reply.method if self._reply is not None else "GET"
             access_log.log(
-                level, "%d %s (%s) %.2fms", status, self._target, str(peer or ""), elapsed
+                level,
+                "%d %s %s (%s) %.2fms",
+                status,
+                method,
+                self._target,
+                str(peer or ""),
+                elapsed,
             )
 
 

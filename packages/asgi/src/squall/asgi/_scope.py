@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
 from squall.httputil import HTTPHeaders
+from squall.httputil._headers import _canonical, _headers_from_dicts
 
 __all__ = [
     "_HTTP_ASGI",
@@ -32,7 +33,7 @@ _HTTP_ASGI = {"version": "3.0", "spec_version": "2.4"}
 _WEBSOCKET_ASGI = {"version": "3.0", "spec_version": "2.4"}
 
 _CACHE_LIMIT = 1024
-# "Content-Type" -> b"content-type", and the other way round.
+# "Content-Type" -> b"content-type", and b"content-type" -> "Content-Type".
 _to_wire: dict[str, bytes] = {}
 _from_wire: dict[bytes, str] = {}
 
@@ -62,29 +63,53 @@ def _lower_bytes(name: str) -> bytes:
 
 def _field_list(headers: HTTPHeaders, leave_out: frozenset[str] = frozenset()) -> list[list[bytes]]:
     """``headers`` as ASGI wants them: ``[name, value]`` byte pairs, names lower-case."""
+    wire = _to_wire.get
+    if leave_out or headers._lists:
+        return [
+            [wire(name) or _lower_bytes(name), value.encode("latin-1")]
+            for name, value in headers.get_all()
+            if name not in leave_out
+        ]
+    # No repeated field (nearly every request): straight from the one dict.
     return [
-        [_lower_bytes(name), value.encode("latin-1")]
-        for name, value in headers.get_all()
-        if name not in leave_out
+        [wire(name) or _lower_bytes(name), value.encode("latin-1")]
+        for name, value in headers._joined.items()
     ]
 
 
 def _headers_from_fields(fields: Any) -> HTTPHeaders:
-    """ASGI ``[name, value]`` byte pairs as :class:`~squall.httputil.HTTPHeaders`."""
-    headers = HTTPHeaders()
+    """ASGI ``[name, value]`` byte pairs as :class:`~squall.httputil.HTTPHeaders`.
+
+    Built straight into the two dicts of :class:`HTTPHeaders` (names in their
+    canonical form, cached per wire spelling): a response's few fields cost
+    one dict and no method call each.
+    """
+    joined: dict[str, str] = {}
+    lists: dict[str, list[str]] = {}
+    known = _from_wire.get
     for name, value in fields:
-        text = _from_wire.get(name)
-        if text is None:
-            text = bytes(name).decode("latin-1")
+        if type(name) is not bytes:
+            name = bytes(name)
+        key = known(name)
+        if key is None:
+            key = _canonical(name.decode("latin-1"))
             if len(_from_wire) < _CACHE_LIMIT:
-                _from_wire[bytes(name)] = text
-        headers.add(text, bytes(value).decode("latin-1"))
-    return headers
+                _from_wire[name] = key
+        text = (value if type(value) is bytes else bytes(value)).decode("latin-1")
+        earlier = joined.get(key)
+        if earlier is None:
+            joined[key] = text
+            continue
+        joined[key] = f"{earlier},{text}"
+        values = lists.get(key)
+        if values is None:
+            lists[key] = [earlier, text]
+        else:
+            values.append(text)
+    return _headers_from_dicts(joined, lists)
 
 
 def _decoded_path(raw: str) -> str:
-    if "%" not in raw:
-        return raw
     if raw.isascii():
         return unquote(raw)
     return unquote_to_bytes(raw.encode("latin-1", "replace")).decode("utf-8", "replace")
@@ -93,16 +118,18 @@ def _decoded_path(raw: str) -> str:
 def _local_address(conn: Any) -> tuple[str, int] | None:
     """Our end of the socket behind a squall connection, when it can be told."""
     try:
-        transport = getattr(conn, "_transport", None)
-        if transport is not None:
-            name = transport.get_extra_info("sockname")
-        else:
-            name = conn.stream.socket.getsockname()
+        # squall's own HTTP/1 and HTTP/2 connections keep it once asked.
+        local = getattr(conn, "_local_name", None)
+        name = local() if local is not None else conn.stream.socket.getsockname()
     except (AttributeError, OSError):
         return None
-    if isinstance(name, tuple) and len(name) >= 2:
+    if type(name) is tuple and len(name) >= 2:
         return (str(name[0]), int(name[1]))
     return None
+
+
+# The request's protocol version as ASGI spells it.
+_VERSIONS = {"HTTP/1.1": "1.1", "HTTP/1.0": "1.0", "HTTP/2.0": "2", "HTTP/2": "2"}
 
 
 def _make_scope(
@@ -118,27 +145,31 @@ def _make_scope(
 ) -> dict[str, Any]:
     """The connection scope of one request (``kind`` is ``"http"`` or ``"websocket"``)."""
     target, _, query = uri.partition("?")
-    if not target.startswith("/") and "://" in target:
+    if target[:1] != "/" and "://" in target:
         # An absolute-form target (a request to a proxy): keep its path only.
         target = urlsplit(target).path or "/"
-    path = _decoded_path(target)
+    path = _decoded_path(target) if "%" in target else target
     if root_path and not (path == root_path or path.startswith(root_path + "/")):
         # A proxy took the mount point off the path: ASGI wants it back in.
         path = root_path + path
-    remote_ip = getattr(peer, "remote_ip", None)
-    scheme = getattr(peer, "protocol", None) or "http"
     client: tuple[str, int] | None = None
-    if remote_ip is not None:
-        address = getattr(peer, "address", None)
-        port = 0
-        if isinstance(address, tuple) and len(address) >= 2 and address[0] == remote_ip:
-            port = int(address[1])
-        client = (remote_ip, port)
+    scheme = "http"
+    if peer is not None:
+        scheme = getattr(peer, "protocol", None) or "http"
+        remote_ip = getattr(peer, "remote_ip", None)
+        if remote_ip is not None:
+            address = getattr(peer, "address", None)
+            port = 0
+            if type(address) is tuple and len(address) >= 2 and address[0] == remote_ip:
+                port = int(address[1])
+            client = (remote_ip, port)
+    if kind != "http":
+        scheme = "wss" if scheme == "https" else "ws"
     scope: dict[str, Any] = {
         "type": kind,
         "asgi": _HTTP_ASGI if kind == "http" else _WEBSOCKET_ASGI,
-        "http_version": version[5:] if version.startswith("HTTP/") else "1.1",
-        "scheme": scheme if kind == "http" else ("wss" if scheme == "https" else "ws"),
+        "http_version": _VERSIONS.get(version, "1.1"),
+        "scheme": scheme,
         "path": path,
         "raw_path": target.encode("latin-1", "replace"),
         "query_string": query.encode("latin-1", "replace"),

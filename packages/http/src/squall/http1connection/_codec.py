@@ -312,6 +312,11 @@ class H1Reader:
         """Bytes received but not parsed yet (after an upgrade: the new protocol's)."""
         return bytes(self._buf[self._pos :])
 
+    @property
+    def has_unread(self) -> bool:
+        """Whether received bytes wait unparsed: :attr:`buffered` without the copy."""
+        return self._pos < len(self._buf)
+
     # -- the head ----------------------------------------------------------------
 
     def _read_head(self) -> object:
@@ -674,6 +679,11 @@ _TO_CLOSE = 3
 _IDLE = 4
 
 
+# A response's start line -> its text: the same few recur on every connection.
+_status_lines: dict[tuple[object, ...], str] = {}
+_STATUS_LINES_LIMIT = 256
+
+
 class H1Writer:
     """Serialises one side of an HTTP/1.x connection: responses (server) or requests (client).
 
@@ -724,15 +734,24 @@ class H1Writer:
             first = "%s %s %s\r\n" % start_line  # noqa: UP031 (one C call)
             mode = self._request_mode(start_line[0], joined)
         else:
-            # %d: an HTTPStatus member prints as its number on every Python
-            # (Python 3.10's str() of an IntEnum is its name).
             code = cast(int, start_line[1])
-            first = "%s %d %s\r\n" % (start_line[0], code, start_line[2])  # noqa: UP031
+            known = _status_lines.get(start_line)
+            if known is not None:
+                first = known
+            else:
+                # %d: an HTTPStatus member prints as its number on every Python
+                # (Python 3.10's str() of an IntEnum is its name).
+                first = "%s %d %s\r\n" % (start_line[0], code, start_line[2])  # noqa: UP031
+                if len(_status_lines) < _STATUS_LINES_LIMIT:
+                    _status_lines[start_line] = first
             if code < 200:
                 # Informational: no body, and the real response follows.
                 text = first + "".join([f"{k}: {v}\r\n" for k, v in headers.get_all()])
                 return self._encode(text + "\r\n", 2 + sum(1 for _ in headers.get_all()))
-            mode = self._response_mode(code, request_method, joined, peer_version)
+            if request_method == "HEAD" or code in (204, 304):
+                mode = _NO_BODY
+            else:
+                mode = self._declared_mode(joined, chunked_ok=peer_version == "HTTP/1.1")
         extra = ""
         if mode == _CHUNKED and "Transfer-Encoding" not in joined:
             extra = "Transfer-Encoding: chunked\r\n"
@@ -768,13 +787,6 @@ class H1Writer:
             return text.encode("latin-1")
         except UnicodeEncodeError:
             raise HTTPOutputError("header text is not latin-1") from None
-
-    def _response_mode(
-        self, code: int, request_method: str | None, joined: dict[str, str], peer_version: str
-    ) -> int:
-        if request_method == "HEAD" or code in (204, 304):
-            return _NO_BODY
-        return self._declared_mode(joined, chunked_ok=peer_version == "HTTP/1.1")
 
     def _request_mode(self, method: str, joined: dict[str, str]) -> int:
         if "Content-Length" in joined or "Transfer-Encoding" in joined:

@@ -280,7 +280,7 @@ class HTTP1Connection(HTTPConnection):
             if event is not NEED_DATA:
                 return event  # type: ignore[return-value]
             stream = self.stream
-            if stream.closed() and not reader.buffered:
+            if stream.closed() and not reader.has_unread:
                 return None
             future = stream.read_bytes(self.params.chunk_size, partial=True)
             if timeout is not None:
@@ -290,7 +290,7 @@ class HTTP1Connection(HTTPConnection):
             try:
                 data = await future
             except StreamClosedError:
-                if reader.buffered:
+                if reader.has_unread:
                     raise H1ProtocolError(400, "connection closed in the middle of a head")
                 return None
             reader.feed(data)

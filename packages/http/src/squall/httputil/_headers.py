@@ -70,19 +70,20 @@ class HTTPHeaders(MutableMapping[str, str]):
         self._last: str | None = None
         if len(args) == 1 and not kwargs:
             given = args[0]
-            if isinstance(given, HTTPHeaders):
-                for name, value in given.get_all():
-                    self.add(name, value)
-                return
             if type(given) is dict:
                 # The common case (a response's fields), without the generic
                 # MutableMapping.update and its call per item.
                 joined = self._joined
+                known = _canonical_names.get
                 key = None
                 for name, value in given.items():
-                    key = _canonical_names.get(name) or _canonical(name)
+                    key = known(name) or _canonical(name)
                     joined[key] = value
                 self._last = key
+                return
+            if isinstance(given, HTTPHeaders):
+                for name, value in given.get_all():
+                    self.add(name, value)
                 return
         if args or kwargs:
             self.update(*args, **kwargs)

@@ -313,6 +313,7 @@ class _H2Link(asyncio.Protocol):
         "_reset_count",
         "_reset_since",
         "_settings",
+        "_sockname",
         "_stalled",
         "_tls",
         "_transport",
@@ -328,6 +329,7 @@ class _H2Link(asyncio.Protocol):
         self._done = registry.done
         self._transport: Any = None
         self._context: _PeerContext | None = None
+        self._sockname: Any = None
         self._lanes: dict[int, _Lane] = {}
         self._stalled: set[_Lane] = set()
         # Lanes written to since the last push (their bytes go to h2 in one go).
@@ -465,6 +467,13 @@ class _H2Link(asyncio.Protocol):
             scheme = "https" if self._tls else (self._settings.protocol or "http")
             context = self._context = _peer_context(address, scheme, self._settings.trusted)
         return context
+
+    def _local_name(self) -> Any:
+        """The socket's own address (``getsockname``), asked once: ASGI scopes want it per request."""
+        name = self._sockname
+        if name is None and self._transport is not None:
+            name = self._sockname = self._transport.get_extra_info("sockname")
+        return name
 
     def _peer_certificate(self, binary_form: bool) -> Any:
         transport = self._transport

@@ -158,6 +158,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         "_request_line",
         "_settings",
         "_sniff",
+        "_sockname",
         "_spill",
         "_state",
         "_switched",
@@ -174,6 +175,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         self._tls = tls
         self._transport: Any = None
         self._context: _PeerContext | None = None
+        self._sockname: Any = None
         self._reader = settings.reader(client=False, limits=settings.limits)
         self._writer = H1Writer(client=False)
         self._state = _IDLE
@@ -225,6 +227,13 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             address = transport.get_extra_info("peername") if transport is not None else None
             context = self._context = _peer_context(address, self._scheme(), self._settings.trusted)
         return context
+
+    def _local_name(self) -> Any:
+        """The socket's own address (``getsockname``), asked once: ASGI scopes want it per request."""
+        name = self._sockname
+        if name is None and self._transport is not None:
+            name = self._sockname = self._transport.get_extra_info("sockname")
+        return name
 
     def _scheme(self) -> str:
         return "https" if self._tls else (self._settings.protocol or "http")
@@ -355,7 +364,7 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
                     self._on_data(event.data)  # type: ignore[attr-defined]
                 elif kind is Head:
                     self._on_head(event)  # type: ignore[arg-type]
-                    if self._state == _IDLE and not reader.buffered:
+                    if self._state == _IDLE and not reader.has_unread:
                         break  # answered, and no pipelined bytes wait
                 elif kind is EndOfMessage:
                     self._on_end()
