@@ -27,7 +27,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, MutableMapping
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from squall.httputil import (
     HTTPConnection,
@@ -183,8 +183,11 @@ def _seen(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-class _HTTPCall(HTTPMessageDelegate):
-    """One request: the scope, ``receive`` and ``send`` of one application call."""
+class _HTTPCall(_Reply, HTTPMessageDelegate):
+    """One request: the scope, ``receive`` and ``send`` of one application call.
+
+    It is its own :class:`_Reply`: one object per request, not two.
+    """
 
     __slots__ = (
         "_began",
@@ -195,7 +198,6 @@ class _HTTPCall(HTTPMessageDelegate):
         "_gone",
         "_parts",
         "_peer",
-        "_reply",
         "_room",
         "_server_conn",
         "_size",
@@ -213,16 +215,19 @@ class _HTTPCall(HTTPMessageDelegate):
     ) -> None:
         self._container = container
         self._server_conn = server_conn
-        self._conn = conn
+        self._conn = self.conn = conn
         self._peer = peer
-        self._parts: list[bytes] = []
+        self.method = "GET"
+        self.started = self.head_out = self.complete = False
+        self.status = 0
+        self.headers = None
+        self._parts: list[bytes] | None = None
         self._size = 0
         self._ended = False
         self._final_given = False
         self._gone = False
         self._waiter: asyncio.Future[None] | None = None
         self._room: asyncio.Future[None] | None = None
-        self._reply: _Reply | None = None
         self._socket: Any = None
         self._target = ""
         self._began = 0.0
@@ -232,8 +237,7 @@ class _HTTPCall(HTTPMessageDelegate):
     def headers_received(
         self, start_line: RequestStartLine | ResponseStartLine, headers: HTTPHeaders
     ) -> Awaitable[None] | None:
-        method, uri, version = start_line
-        assert isinstance(method, str) and isinstance(uri, str)
+        method, uri, version = cast(RequestStartLine, start_line)
         conn = self._conn
         peer = self._peer
         if peer is None:
@@ -258,7 +262,7 @@ class _HTTPCall(HTTPMessageDelegate):
             container.root_path,
             container.state,
         )
-        self._reply = _Reply(conn, method)
+        self.method = method
         self._target = uri
         self._began = time.monotonic()
         # Started at once: an application that never waits answers without a Task.
@@ -270,9 +274,14 @@ class _HTTPCall(HTTPMessageDelegate):
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         if self._socket is not None:
             return None
-        self._parts.append(chunk)
+        parts = self._parts
+        if parts is None:
+            self._parts = [chunk]
+        else:
+            parts.append(chunk)
         self._size += len(chunk)
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
         if self._size >= _WINDOW and not self._gone:
             room = self._room = asyncio.get_running_loop().create_future()
             return room
@@ -316,22 +325,20 @@ class _HTTPCall(HTTPMessageDelegate):
             if self._ended and not self._final_given:
                 self._final_given = True
                 return {"type": "http.request", "body": b"", "more_body": False}
-            reply = self._reply
-            if reply is not None and reply.complete:
+            if self.complete:
                 return {"type": "http.disconnect"}
             waiter = self._waiter = asyncio.get_running_loop().create_future()
             await waiter
 
     async def send(self, message: MutableMapping[str, Any]) -> None:
         kind = message["type"]
-        reply = self._reply
-        assert reply is not None
         if self._gone:
             raise StreamClosedError()
         if kind == "http.response.body":
-            pending = _written_or_raise(reply.body(message))
-            if reply.complete:
-                self._log(reply.status)
+            written = self.body(message)
+            pending = _written_or_raise(written) if written is not None else None
+            if self.complete:
+                self._log(self.status)
                 if self._waiter is not None:
                     self._wake()
                 # Answered: a body nobody will read must not hold the
@@ -341,7 +348,7 @@ class _HTTPCall(HTTPMessageDelegate):
             if pending is not None:
                 await pending
         elif kind == "http.response.start":
-            reply.start(message)
+            self.start(message)
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r} for an HTTP request")
 
@@ -359,42 +366,38 @@ class _HTTPCall(HTTPMessageDelegate):
         finally:
             if self._room is not None:
                 self._make_room()
-        reply = self._reply
-        assert reply is not None
-        if reply.complete or self._gone:
+        if self.complete or self._gone:
             return
-        if not reply.head_out:
+        if not self.head_out:
             app_log.error(
                 "The ASGI application returned without a response to %s %s",
-                reply.method,
+                self.method,
                 self._target,
             )
-            reply.fail()
+            self.fail()
             self._log(500)
         else:
             app_log.error(
                 "The ASGI application returned before finishing its response to %s %s",
-                reply.method,
+                self.method,
                 self._target,
             )
             _hang_up(self._conn)
 
     def _failed(self, exc: Exception) -> None:
-        reply = self._reply
-        assert reply is not None
         if self._gone:
             app_log.debug("ASGI application stopped after its client left: %r", exc)
             return
         app_log.error(
             "Exception in the ASGI application serving %s %s",
-            reply.method,
+            self.method,
             self._target,
             exc_info=exc,
         )
-        if not reply.head_out:
-            reply.fail()
+        if not self.head_out:
+            self.fail()
             self._log(500)
-        elif not reply.complete:
+        elif not self.complete:
             _hang_up(self._conn)
 
     def _log(self, status: int) -> None:
@@ -402,12 +405,11 @@ class _HTTPCall(HTTPMessageDelegate):
         if access_log.isEnabledFor(level):
             elapsed = 1000.0 * (time.monotonic() - self._began)
             peer = self._peer or getattr(self._conn, "context", None)
-            method = self._reply.method if self._reply is not None else "GET"
             access_log.log(
                 level,
                 "%d %s %s (%s) %.2fms",
                 status,
-                method,
+                self.method,
                 self._target,
                 str(peer or ""),
                 elapsed,

@@ -123,8 +123,11 @@ def _local_address(conn: Any) -> tuple[str, int] | None:
         name = local() if local is not None else conn.stream.socket.getsockname()
     except (AttributeError, OSError):
         return None
-    if type(name) is tuple and len(name) >= 2:
-        return (str(name[0]), int(name[1]))
+    if type(name) is tuple:
+        if len(name) == 2 and type(name[0]) is str and type(name[1]) is int:
+            return name  # IPv4: already (host, port)
+        if len(name) >= 2:
+            return (str(name[0]), int(name[1]))
     return None
 
 
