@@ -7,6 +7,8 @@ events and the same errors for every input here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from squall.http1connection._codec import (
     NEED_DATA,
@@ -785,3 +787,105 @@ def test_writer_output_parses_back_with_the_reader() -> None:
     wire = head + writer.data(b"hello ") + writer.data(b"world") + writer.end()
     events = parse(wire, client=True)
     assert events[1:] == [b"hello world", ("end", None)]
+
+
+# -- the writer's bytes path (response_head: ASGI's header form) --------------------------
+
+_PARITY_CASES = [
+    ({"Content-Length": "5"}, {}),
+    ({}, {}),
+    ({}, {"peer_version": "HTTP/1.0"}),
+    ({"Content-Length": "0", "Connection": "close"}, {}),
+    ({"Content-Length": "0"}, {"peer_version": "HTTP/1.0"}),
+    ({"Content-Length": "0"}, {"keep_alive": False}),
+    ({"Content-Length": "10"}, {"request_method": "HEAD"}),
+    ({"Transfer-Encoding": "chunked", "X-A": "b"}, {}),
+    ({"Content-Type": "text/plain", "Set-Cookie": "a=1"}, {}),
+]
+
+
+@pytest.mark.parametrize(("fields", "options"), _PARITY_CASES)
+def test_response_head_writes_what_head_writes(
+    fields: dict[str, str], options: dict[str, object]
+) -> None:
+    wanted, text_head = _response(fields, **options)
+    writer = H1Writer(client=False)
+    merged = {"request_method": "GET", "keep_alive": True} | options
+    pairs = [(name.lower().encode(), value.encode()) for name, value in fields.items()]
+    head = writer.response_head(200, pairs, **merged)  # type: ignore[arg-type]
+    assert head == text_head
+    assert writer.keep_alive is wanted.keep_alive
+    # And the body is framed the same way (or refused the same way).
+    assert _outcome(writer.data, b"hello") == _outcome(wanted.data, b"hello")
+    assert _outcome(writer.end) == _outcome(wanted.end)
+
+
+def _outcome(call: Any, *args: object) -> object:
+    try:
+        return call(*args)
+    except HTTPOutputError:
+        return HTTPOutputError
+
+
+def test_response_head_declares_a_whole_body() -> None:
+    writer = H1Writer(client=False)
+    head = writer.response_head(
+        200,
+        [(b"content-type", b"text/plain")],
+        request_method="GET",
+        keep_alive=True,
+        body_length=12,
+    )
+    assert head == b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\n"
+    with pytest.raises(HTTPOutputError):
+        writer.data(b"x" * 13)
+
+
+def test_response_head_keeps_the_fields_framing_over_body_length() -> None:
+    writer = H1Writer(client=False)
+    head = writer.response_head(
+        200,
+        [(b"transfer-encoding", b"chunked")],
+        request_method="GET",
+        keep_alive=True,
+        body_length=3,
+    )
+    assert b"Content-Length" not in head
+    assert writer.data(b"abc") == b"3\r\nabc\r\n"
+
+
+def test_response_head_takes_any_case_and_buffer_types() -> None:
+    writer = H1Writer(client=False)
+    head = writer.response_head(
+        404,
+        [[bytearray(b"CONTENT-LENGTH"), memoryview(b"0")], (b"x-Thing", b"\xe9")],
+        request_method="GET",
+        keep_alive=True,
+    )
+    assert head == b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nX-Thing: \xe9\r\n\r\n"
+    assert writer.end() == b""
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [(b"x", b"a\r\nSet-Cookie: x=1")],
+        [(b"x", b"a\nb")],
+        [(b"x", b"a\rb")],
+        [(b"content-length", b"1"), (b"transfer-encoding", b"chunked")],
+        [(b"content-length", b"1"), (b"content-length", b"1")],
+        [(b"content-length", b"-1")],
+        [(b"transfer-encoding", b"gzip")],
+    ],
+)
+def test_response_head_refuses_what_head_refuses(pairs: list[tuple[bytes, bytes]]) -> None:
+    writer = H1Writer(client=False)
+    with pytest.raises(HTTPOutputError):
+        writer.response_head(200, pairs, request_method="GET", keep_alive=True)
+
+
+def test_response_head_is_for_final_server_responses() -> None:
+    with pytest.raises(HTTPOutputError):
+        H1Writer(client=False).response_head(100, [], request_method="GET", keep_alive=True)
+    with pytest.raises(HTTPOutputError):
+        H1Writer(client=True).response_head(200, [], request_method="GET", keep_alive=True)

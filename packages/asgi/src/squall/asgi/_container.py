@@ -95,7 +95,7 @@ def _written_or_raise(written: asyncio.Future[None] | None) -> Awaitable[None] |
 class _Reply:
     """One HTTP response given as ASGI events, written on a squall connection."""
 
-    __slots__ = ("complete", "conn", "head_out", "headers", "method", "started", "status")
+    __slots__ = ("complete", "conn", "fields", "head_out", "method", "started", "status")
 
     def __init__(self, conn: HTTPConnection, method: str) -> None:
         self.conn = conn
@@ -104,7 +104,7 @@ class _Reply:
         self.head_out = False
         self.complete = False
         self.status = 0
-        self.headers: HTTPHeaders | None = None
+        self.fields: Any = ()
 
     def start(self, message: MutableMapping[str, Any]) -> None:
         if self.started:
@@ -114,7 +114,9 @@ class _Reply:
             status = int(status)
         if not 100 <= status <= 999:
             raise RuntimeError(f"the ASGI application gave the status {status}")
-        self.headers = _headers_from_fields(message.get("headers") or ())
+        # Kept as given until the head goes out (squall's HTTP/1 connections
+        # write the byte pairs as they are).
+        self.fields = message.get("headers") or ()
         self.status = status
         self.started = True
 
@@ -124,29 +126,26 @@ class _Reply:
         if self.complete:
             raise RuntimeError("the ASGI application sent a body after the response was complete")
         data = message.get("body") or b""
+        if type(data) is not bytes:
+            data = bytes(data)
         more = message.get("more_body", False)
         conn = self.conn
         written: asyncio.Future[None] | None = None
         if not self.head_out:
-            headers = self.headers
-            assert headers is not None
-            status = self.status
-            if (
-                not more
-                and status >= 200
-                and status not in _BODYLESS
-                and self.method != "HEAD"
-                and "Content-Length" not in headers._joined
-            ):
-                headers._joined["Content-Length"] = str(len(data))
             self.head_out = True
-            written = conn.write_headers(
-                _start_line(status),
-                headers,
-                (data if type(data) is bytes else bytes(data)) if data else None,
-            )
+            status = self.status
+            # A body given whole gets a Content-Length (unless the fields frame it).
+            whole = not more and status >= 200 and status not in _BODYLESS and self.method != "HEAD"
+            direct = getattr(conn, "_write_head_fields", None)
+            if direct is not None and status >= 200:
+                written = direct(status, self.fields, data or None, len(data) if whole else None)
+            else:
+                headers = _headers_from_fields(self.fields)
+                if whole and "Content-Length" not in headers._joined:
+                    headers._joined["Content-Length"] = str(len(data))
+                written = conn.write_headers(_start_line(status), headers, data or None)
         elif data:
-            written = conn.write(data if type(data) is bytes else bytes(data))
+            written = conn.write(data)
         if not more:
             self.complete = True
             conn.finish()
@@ -220,7 +219,7 @@ class _HTTPCall(_Reply, HTTPMessageDelegate):
         self.method = "GET"
         self.started = self.head_out = self.complete = False
         self.status = 0
-        self.headers = None
+        self.fields = ()
         self._parts: list[bytes] | None = None
         self._size = 0
         self._ended = False

@@ -41,7 +41,9 @@ Policy (fixed, not configurable):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from http.client import responses
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -682,6 +684,29 @@ _IDLE = 4
 # A response's start line -> its text: the same few recur on every connection.
 _status_lines: dict[tuple[object, ...], str] = {}
 _STATUS_LINES_LIMIT = 256
+# The same for response_head(): status code -> b"HTTP/1.1 200 OK\r\n".
+_status_bytes_made: dict[int, bytes] = {}
+# Field names that decide the framing.
+_FRAMING_NAMES = frozenset((b"content-length", b"transfer-encoding", b"connection"))
+# A field name as given -> (its Http-Header-Case form, its lower-case form): the
+# bytes path writes the same spelling as head() does.
+_wire_names: dict[bytes, tuple[bytes, bytes]] = {}
+
+
+def _wire_name(name: bytes) -> tuple[bytes, bytes]:
+    made = (_canonical(name.decode("latin-1")).encode("latin-1"), name.lower())
+    if len(_wire_names) < _STATUS_LINES_LIMIT * 16:
+        _wire_names[name] = made
+    return made
+
+
+def _status_bytes(code: int) -> bytes:
+    made = _status_bytes_made.get(code)
+    if made is None:
+        made = b"HTTP/1.1 %d %s\r\n" % (code, responses.get(code, "Unknown").encode("latin-1"))
+        if len(_status_bytes_made) < _STATUS_LINES_LIMIT:
+            _status_bytes_made[code] = made
+    return made
 
 
 class H1Writer:
@@ -751,22 +776,14 @@ class H1Writer:
             if request_method == "HEAD" or code in (204, 304):
                 mode = _NO_BODY
             else:
-                mode = self._declared_mode(joined, chunked_ok=peer_version == "HTTP/1.1")
-        extra = ""
-        if mode == _CHUNKED and "Transfer-Encoding" not in joined:
-            extra = "Transfer-Encoding: chunked\r\n"
-        if mode == _TO_CLOSE:
-            keep_alive = False
-        connection = joined.get("Connection")
-        if connection is None:
-            if not keep_alive:
-                extra += "Connection: close\r\n"
-            elif peer_version == "HTTP/1.0" and not self._client:
-                extra += "Connection: keep-alive\r\n"
-        elif keep_alive and "close" in _tokens(connection):
-            # The message itself announces the close: honour it.
-            keep_alive = False
-        self._keep_alive = keep_alive
+                mode = self._declared_mode(
+                    joined.get("Content-Length"),
+                    joined.get("Transfer-Encoding"),
+                    chunked_ok=peer_version == "HTTP/1.1",
+                )
+        extra = self._framing_fields(
+            mode, "Transfer-Encoding" in joined, joined.get("Connection"), keep_alive, peer_version
+        )
         if headers._lists:
             body = "".join([f"{k}: {v}\r\n" for k, v in headers.get_all()])
         else:
@@ -779,6 +796,94 @@ class H1Writer:
         self._mode = mode
         return made
 
+    def response_head(
+        self,
+        code: int,
+        fields: Iterable[tuple[bytes, bytes]],
+        *,
+        request_method: str | None,
+        keep_alive: bool,
+        peer_version: str = "HTTP/1.1",
+        body_length: int | None = None,
+    ) -> bytes:
+        """:meth:`head` for a final response (``code`` >= 200) whose fields are bytes pairs.
+
+        The form ASGI applications give (any case for the names): no
+        :class:`HTTPHeaders` is built and no value is decoded; names go out in
+        ``Http-Header-Case`` as :meth:`head` writes them. The reason phrase
+        is the standard one. ``body_length`` declares a
+        ``Content-Length`` when the fields carry neither it nor
+        ``Transfer-Encoding`` (a body given whole). Same framing and the same
+        errors as :meth:`head`.
+        """
+        if self._mode != _IDLE:
+            raise HTTPOutputError("head() before the previous message was ended")
+        if self._client or code < 200:
+            raise HTTPOutputError("response_head() writes a server's final response")
+        length = coding = connection = None
+        lines = [_status_bytes(code)]
+        for name, value in fields:
+            if type(name) is not bytes:
+                name = bytes(name)
+            if type(value) is not bytes:
+                value = bytes(value)
+            spelled = _wire_names.get(name)
+            if spelled is None:
+                spelled = _wire_name(name)
+            name, low = spelled
+            if low in _FRAMING_NAMES:
+                text = value.decode("latin-1")
+                if low == b"content-length":
+                    length = text if length is None else f"{length},{text}"
+                elif low == b"transfer-encoding":
+                    coding = text if coding is None else f"{coding},{text}"
+                else:
+                    connection = text if connection is None else f"{connection},{text}"
+            lines.append(b"%b: %b\r\n" % (name, value))
+        if body_length is not None and length is None and coding is None:
+            length = str(body_length)
+            lines.append(b"Content-Length: %d\r\n" % body_length)
+        if request_method == "HEAD" or code in (204, 304):
+            mode = _NO_BODY
+        else:
+            mode = self._declared_mode(length, coding, chunked_ok=peer_version == "HTTP/1.1")
+        extra = self._framing_fields(mode, coding is not None, connection, keep_alive, peer_version)
+        # Every line so far is one line only if no value held a CR or LF.
+        line_count = len(lines) + 1 + extra.count("\n")
+        if extra:
+            lines.append(extra.encode("latin-1"))
+        lines.append(b"\r\n")
+        made = b"".join(lines)
+        if made.count(b"\n") != line_count or made.count(b"\r") != line_count:
+            raise HTTPOutputError("header value holds a CR or LF")
+        self._mode = mode
+        return made
+
+    def _framing_fields(
+        self,
+        mode: int,
+        has_coding: bool,
+        connection: str | None,
+        keep_alive: bool,
+        peer_version: str,
+    ) -> str:
+        """The framing lines to add (chunked coding, Connection); settles keep-alive."""
+        extra = ""
+        if mode == _CHUNKED and not has_coding:
+            extra = "Transfer-Encoding: chunked\r\n"
+        if mode == _TO_CLOSE:
+            keep_alive = False
+        if connection is None:
+            if not keep_alive:
+                extra += "Connection: close\r\n"
+            elif peer_version == "HTTP/1.0" and not self._client:
+                extra += "Connection: keep-alive\r\n"
+        elif keep_alive and "close" in _tokens(connection):
+            # The message itself announces the close: honour it.
+            keep_alive = False
+        self._keep_alive = keep_alive
+        return extra
+
     @staticmethod
     def _encode(text: str, line_count: int) -> bytes:
         if text.count("\n") != line_count or text.count("\r") != line_count:
@@ -790,13 +895,14 @@ class H1Writer:
 
     def _request_mode(self, method: str, joined: dict[str, str]) -> int:
         if "Content-Length" in joined or "Transfer-Encoding" in joined:
-            return self._declared_mode(joined, chunked_ok=True)
+            return self._declared_mode(
+                joined.get("Content-Length"), joined.get("Transfer-Encoding"), chunked_ok=True
+            )
         return _CHUNKED if method in ("POST", "PUT", "PATCH") else _NO_BODY
 
-    def _declared_mode(self, joined: dict[str, str], *, chunked_ok: bool) -> int:
-        length = joined.get("Content-Length")
+    def _declared_mode(self, length: str | None, coding: str | None, *, chunked_ok: bool) -> int:
         if length is not None:
-            if "Transfer-Encoding" in joined:
+            if coding is not None:
                 raise HTTPOutputError("both Content-Length and Transfer-Encoding")
             length = str(length)
             # 1 to 18 ASCII digits (g.CONTENT_LENGTH), without a regex call per response.
@@ -804,7 +910,6 @@ class H1Writer:
                 raise HTTPOutputError(f"invalid Content-Length {length!r}")
             self._remaining = int(length)
             return _COUNTED
-        coding = joined.get("Transfer-Encoding")
         if coding is not None:
             if _tokens(coding)[-1:] != ["chunked"]:
                 raise HTTPOutputError(f"unsupported Transfer-Encoding {coding!r}")

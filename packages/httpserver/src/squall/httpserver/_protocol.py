@@ -115,6 +115,11 @@ class _Exchange(HTTPConnection):
     def write(self, chunk: bytes) -> asyncio.Future[None]:
         return self._conn.write(chunk)
 
+    def _write_head_fields(
+        self, code: int, fields: Any, chunk: bytes | None, body_length: int | None
+    ) -> asyncio.Future[None]:
+        return self._conn._write_head_fields(code, fields, chunk, body_length)
+
     def finish(self) -> None:
         self._conn.finish()
 
@@ -618,10 +623,34 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
             keep_alive=self._keep,
             peer_version=line.version,
         )
+        return self._head_out(data, chunk, line.method)
+
+    def _write_head_fields(
+        self, code: int, fields: Any, chunk: bytes | None, body_length: int | None
+    ) -> asyncio.Future[None]:
+        """:meth:`write_headers` for a final response given as bytes pairs (ASGI's form).
+
+        Nothing is decoded or re-encoded: see :meth:`H1Writer.response_head`.
+        """
+        line = self._request_line
+        if self._state == _GONE or line is None:
+            return self._closed_future()
+        data = self._writer.response_head(
+            code,
+            fields,
+            request_method=line.method,
+            keep_alive=self._keep,
+            peer_version=line.version,
+            body_length=body_length,
+        )
+        return self._head_out(data, chunk, line.method)
+
+    def _head_out(self, data: bytes, chunk: bytes | None, method: str) -> asyncio.Future[None]:
+        """Send a final response's head (and first body piece) in one write."""
         self._head_sent = True
         # A HEAD answer has no body: what the application writes for it is dropped.
-        self._muted = line.method == "HEAD"
-        if not writer.keep_alive:
+        self._muted = method == "HEAD"
+        if not self._writer.keep_alive:
             self._keep = False
         transport = self._transport
         if chunk:
