@@ -821,16 +821,16 @@ class H1Writer:
         if self._client or code < 200:
             raise HTTPOutputError("response_head() writes a server's final response")
         length = coding = connection = None
-        lines = [_status_bytes(code)]
+        lines = [_status_bytes_made.get(code) or _status_bytes(code)]
+        add = lines.extend
+        known = _wire_names.get
+        count = 0
         for name, value in fields:
             if type(name) is not bytes:
                 name = bytes(name)
             if type(value) is not bytes:
                 value = bytes(value)
-            spelled = _wire_names.get(name)
-            if spelled is None:
-                spelled = _wire_name(name)
-            name, low = spelled
+            spelled, low = known(name) or _wire_name(name)
             if low in _FRAMING_NAMES:
                 text = value.decode("latin-1")
                 if low == b"content-length":
@@ -839,17 +839,20 @@ class H1Writer:
                     coding = text if coding is None else f"{coding},{text}"
                 else:
                     connection = text if connection is None else f"{connection},{text}"
-            lines.append(b"%b: %b\r\n" % (name, value))
+            add((spelled, b": ", value, b"\r\n"))
+            count += 1
         if body_length is not None and length is None and coding is None:
             length = str(body_length)
             lines.append(b"Content-Length: %d\r\n" % body_length)
+            count += 1
         if request_method == "HEAD" or code in (204, 304):
             mode = _NO_BODY
         else:
             mode = self._declared_mode(length, coding, chunked_ok=peer_version == "HTTP/1.1")
         extra = self._framing_fields(mode, coding is not None, connection, keep_alive, peer_version)
-        # Every line so far is one line only if no value held a CR or LF.
-        line_count = len(lines) + 1 + extra.count("\n")
+        # Status line, fields, framing lines, the empty line: one LF each,
+        # unless a value held a CR or LF.
+        line_count = count + 2 + extra.count("\n")
         if extra:
             lines.append(extra.encode("latin-1"))
         lines.append(b"\r\n")
