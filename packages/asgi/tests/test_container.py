@@ -732,6 +732,24 @@ def test_lifespan_auto_tolerates_apps_without_it(arun: Any) -> None:
         arun(required())
 
 
+def test_loop_closing_without_shutdown_is_quiet(caplog: pytest.LogCaptureFixture) -> None:
+    # A program that ends (asyncio.run returns) without container.shutdown():
+    # the lifespan task is cancelled and Starlette reports a "failed" shutdown
+    # nobody asked for. That is no error and must not leave a future whose
+    # exception was never retrieved.
+    import gc
+
+    async def go() -> None:
+        await ASGIContainer(starlette_app).startup()
+
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(go())
+        gc.collect()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert "never retrieved" not in caplog.text
+    assert "ASGI lifespan ended without a shutdown" in caplog.text
+
+
 def test_lifespan_off_never_calls_the_app(arun: Any) -> None:
     scopes: list[str] = []
 

@@ -86,7 +86,15 @@ class _LifespanRun:
             self._settle(self._stopped, None)
         elif kind == "lifespan.shutdown.failed":
             why = message.get("message", "")
-            self._settle(self._stopped, RuntimeError(f"ASGI lifespan shutdown failed: {why}"))
+            asked = self._stop_asked
+            if asked is not None and (not asked.done() or asked.cancelled()):
+                # No shutdown was asked for: the lifespan task is being
+                # cancelled (the loop is closing; the cancellation reached the
+                # future its receive() awaited). Nobody waits for an answer.
+                app_log.debug("ASGI lifespan ended without a shutdown: %s", why)
+                self._settle(self._stopped, None)
+            else:
+                self._settle(self._stopped, RuntimeError(f"ASGI lifespan shutdown failed: {why}"))
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r} in the lifespan scope")
 
