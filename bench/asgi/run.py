@@ -47,6 +47,14 @@ def hello(impls: list[str], rounds: int, seconds: float, conns: int) -> None:
     runs = interleaved(impls, rounds, one)
     title = f"== Starlette hello world: GET /, wrk -t1 -c{conns} -d{seconds}s, {rounds} rounds =="
     table(title, runs, anchor="uvicorn-h11")
+    if "uvicorn-httptools-uvloop" in runs:
+        # The speedups target: uvicorn with its own C parser and loop.
+        print()
+        table(
+            "== the same rounds, paired against uvicorn + httptools + uvloop ==",
+            runs,
+            anchor="uvicorn-httptools-uvloop",
+        )
 
 
 def main() -> None:

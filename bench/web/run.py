@@ -54,6 +54,9 @@ def hello(rounds: int, seconds: float, conns: int) -> None:
         f"wrk -t1 -c{conns} -d{seconds}s, {rounds} rounds ==",
         runs,
     )
+    # Issue 15's target is against aiohttp: the same rounds, paired with it.
+    print()
+    table("== the same rounds, ratios paired against aiohttp ==", runs, anchor="aiohttp")
 
 
 def page(rounds: int, seconds: float, conns: int) -> None:
