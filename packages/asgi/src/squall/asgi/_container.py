@@ -279,8 +279,7 @@ class _HTTPCall(_Reply, HTTPMessageDelegate):
         else:
             parts.append(chunk)
         self._size += len(chunk)
-        if self._waiter is not None:
-            self._wake()
+        self._wake()
         if self._size >= _WINDOW and not self._gone:
             room = self._room = asyncio.get_running_loop().create_future()
             return room
@@ -288,8 +287,7 @@ class _HTTPCall(_Reply, HTTPMessageDelegate):
 
     def finish(self) -> None:
         self._ended = True
-        if self._waiter is not None:
-            self._wake()
+        self._wake()
 
     def on_connection_close(self) -> None:
         self._gone = True
@@ -334,16 +332,13 @@ class _HTTPCall(_Reply, HTTPMessageDelegate):
         if self._gone:
             raise StreamClosedError()
         if kind == "http.response.body":
-            written = self.body(message)
-            pending = _written_or_raise(written) if written is not None else None
+            pending = _written_or_raise(self.body(message))
             if self.complete:
                 self._log(self.status)
-                if self._waiter is not None:
-                    self._wake()
+                self._wake()
                 # Answered: a body nobody will read must not hold the
                 # connection's reading back (the server drops the rest).
-                if self._room is not None:
-                    self._make_room()
+                self._make_room()
             if pending is not None:
                 await pending
         elif kind == "http.response.start":
@@ -363,8 +358,7 @@ class _HTTPCall(_Reply, HTTPMessageDelegate):
             self._failed(exc)
             return
         finally:
-            if self._room is not None:
-                self._make_room()
+            self._make_room()
         if self.complete or self._gone:
             return
         if not self.head_out:

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
 from squall.httputil import HTTPHeaders
-from squall.httputil._headers import _canonical, _headers_from_dicts
 
 __all__ = [
     "_HTTP_ASGI",
@@ -33,7 +32,7 @@ _HTTP_ASGI = {"version": "3.0", "spec_version": "2.4"}
 _WEBSOCKET_ASGI = {"version": "3.0", "spec_version": "2.4"}
 
 _CACHE_LIMIT = 1024
-# "Content-Type" -> b"content-type", and b"content-type" -> "Content-Type".
+# "Content-Type" -> b"content-type", and b"content-type" -> "content-type".
 _to_wire: dict[str, bytes] = {}
 _from_wire: dict[bytes, str] = {}
 
@@ -64,49 +63,27 @@ def _lower_bytes(name: str) -> bytes:
 def _field_list(headers: HTTPHeaders, leave_out: frozenset[str] = frozenset()) -> list[list[bytes]]:
     """``headers`` as ASGI wants them: ``[name, value]`` byte pairs, names lower-case."""
     wire = _to_wire.get
-    if leave_out or headers._lists:
-        return [
-            [wire(name) or _lower_bytes(name), value.encode("latin-1")]
-            for name, value in headers.get_all()
-            if name not in leave_out
-        ]
-    # No repeated field (nearly every request): straight from the one dict.
+    # Without a repeated field (nearly every request) the one dict is the whole list.
+    pairs = headers.get_all() if headers._lists else headers._joined.items()
     return [
         [wire(name) or _lower_bytes(name), value.encode("latin-1")]
-        for name, value in headers._joined.items()
+        for name, value in pairs
+        if name not in leave_out
     ]
 
 
 def _headers_from_fields(fields: Any) -> HTTPHeaders:
-    """ASGI ``[name, value]`` byte pairs as :class:`~squall.httputil.HTTPHeaders`.
-
-    Built straight into the two dicts of :class:`HTTPHeaders` (names in their
-    canonical form, cached per wire spelling): a response's few fields cost
-    one dict and no method call each.
-    """
-    joined: dict[str, str] = {}
-    lists: dict[str, list[str]] = {}
-    known = _from_wire.get
+    """ASGI ``[name, value]`` byte pairs as :class:`~squall.httputil.HTTPHeaders`."""
+    headers = HTTPHeaders()
     for name, value in fields:
-        if type(name) is not bytes:
-            name = bytes(name)
-        key = known(name)
-        if key is None:
-            key = _canonical(name.decode("latin-1"))
+        name = bytes(name)
+        text = _from_wire.get(name)
+        if text is None:
+            text = name.decode("latin-1")
             if len(_from_wire) < _CACHE_LIMIT:
-                _from_wire[name] = key
-        text = (value if type(value) is bytes else bytes(value)).decode("latin-1")
-        earlier = joined.get(key)
-        if earlier is None:
-            joined[key] = text
-            continue
-        joined[key] = f"{earlier},{text}"
-        values = lists.get(key)
-        if values is None:
-            lists[key] = [earlier, text]
-        else:
-            values.append(text)
-    return _headers_from_dicts(joined, lists)
+                _from_wire[name] = text
+        headers.add(text, bytes(value).decode("latin-1"))
+    return headers
 
 
 def _decoded_path(raw: str) -> str:

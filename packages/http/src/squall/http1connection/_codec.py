@@ -691,11 +691,12 @@ _FRAMING_NAMES = frozenset((b"content-length", b"transfer-encoding", b"connectio
 # A field name as given -> (its Http-Header-Case form, its lower-case form): the
 # bytes path writes the same spelling as head() does.
 _wire_names: dict[bytes, tuple[bytes, bytes]] = {}
+_WIRE_NAMES_LIMIT = 4096
 
 
 def _wire_name(name: bytes) -> tuple[bytes, bytes]:
     made = (_canonical(name.decode("latin-1")).encode("latin-1"), name.lower())
-    if len(_wire_names) < _STATUS_LINES_LIMIT * 16:
+    if len(_wire_names) < _WIRE_NAMES_LIMIT:
         _wire_names[name] = made
     return made
 
@@ -821,7 +822,7 @@ class H1Writer:
         if self._client or code < 200:
             raise HTTPOutputError("response_head() writes a server's final response")
         length = coding = connection = None
-        lines = [_status_bytes_made.get(code) or _status_bytes(code)]
+        lines = [_status_bytes(code)]
         add = lines.extend
         known = _wire_names.get
         count = 0
