@@ -613,6 +613,85 @@ def test_write_futures_wait_for_a_slow_reader(serve, wire) -> None:
     assert False in states  # some writes had to wait for the reader
 
 
+def _count_writes(request) -> list[bytes]:
+    """Record what the request's connection hands to its (asyncio) transport."""
+    transport = request.connection._transport
+    sent: list[bytes] = []
+    write = transport.write
+
+    def counting(data: bytes) -> None:
+        sent.append(bytes(data))
+        write(data)
+
+    transport.write = counting
+    return sent
+
+
+def test_small_writes_reach_the_transport_together_after_the_loop_pass(serve, wire) -> None:
+    """Head, pieces and end of a small response: held, then handed over in one write."""
+    seen: dict[str, object] = {}
+
+    def handler(request) -> None:
+        sent = seen["sent"] = _count_writes(request)
+        conn = request.connection
+        conn.write_headers(ResponseStartLine("HTTP/1.1", 200, "OK"), HTTPHeaders())
+        for piece in (b"one ", b"two ", b"three"):
+            conn.write(piece)
+        conn.finish()
+        seen["during"] = len(sent)
+
+    live = serve(handler)
+    # Kept alive: a closing connection hands over what it holds at once.
+    response = wire.request_once(live.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert response.body == b"one two three"
+    assert seen["during"] == 0  # nothing went out while the handler ran
+    sent = seen["sent"]
+    assert len(sent) == 1 and sent[0].startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_a_large_write_goes_out_at_once_after_what_is_held(serve, wire) -> None:
+    seen: dict[str, object] = {}
+    big = b"x" * 100_000
+
+    def handler(request) -> None:
+        sent = seen["sent"] = _count_writes(request)
+        conn = request.connection
+        conn.write_headers(
+            ResponseStartLine("HTTP/1.1", 200, "OK"),
+            HTTPHeaders({"Content-Length": str(len(big) + 5)}),
+        )
+        conn.write(b"small")
+        held = len(sent)
+        conn.write(big)
+        seen["counts"] = (held, len(sent))
+        conn.finish()
+
+    live = serve(handler)
+    (response,) = wire.parse(
+        wire.exchange(live.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    )
+    assert response.body == b"small" + big
+    # The held head and "small" went out first, then the large piece itself.
+    assert seen["counts"] == (0, 2)
+    sent = seen["sent"]
+    assert sent[0].startswith(b"HTTP/1.1 200 OK") and sent[0].endswith(b"small") and sent[1] == big
+
+
+def test_responses_written_in_one_loop_pass_all_arrive(serve, wire) -> None:
+    """Many connections answered in the same pass (held together) each get their answer."""
+    live = serve(wire.echo_path)
+    socks = [wire.connect(live.port) for _ in range(20)]
+    try:
+        for index, sock in enumerate(socks):
+            sock.sendall(b"GET /%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % index)
+        for index, sock in enumerate(socks):
+            (response,) = wire.parse(wire.read_all(sock))
+            assert response.body == b"GET /%d 0" % index
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def test_pipelined_flood_past_max_buffer_size_pauses_reading(serve, wire) -> None:
     def handler(request) -> None:
         asyncio.get_running_loop().call_soon(wire.answer, request, request.path.encode())

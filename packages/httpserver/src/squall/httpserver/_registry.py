@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from squall.http1connection._codec import H1Limits, H1Reader
 from squall.httputil import HTTPServerRequest
+from squall.log import app_log
 
 if TYPE_CHECKING:
     from ._protocol import _H1ServerProtocol
@@ -82,6 +83,7 @@ class _Registry:
 
     __slots__ = (
         "_handle",
+        "_held",
         "_interval",
         "_loop",
         "_waiters",
@@ -108,6 +110,8 @@ class _Registry:
         self._interval = max(0.01, shortest / 4)
         self._handle: asyncio.TimerHandle | None = None
         self._waiters: list[asyncio.Future[None]] = []
+        # Connections holding small writes until the end of this loop pass.
+        self._held: list[_H1ServerProtocol] = []
         # An already resolved future, handed out by writes that went straight
         # to the transport (most of them): no allocation per write.
         self.done: asyncio.Future[None] = loop.create_future()
@@ -118,6 +122,22 @@ class _Registry:
         if self._handle is None:
             self.now = self._loop.time()
             self._handle = self._loop.call_later(self._interval, self._sweep)
+
+    def hold(self, conn: _H1ServerProtocol) -> None:
+        """``conn`` holds bytes to send: release them with the others at the end of this pass."""
+        held = self._held
+        held.append(conn)
+        if len(held) == 1:
+            self._loop.call_soon(self._release_all)
+
+    def _release_all(self) -> None:
+        held, self._held = self._held, []
+        for conn in held:
+            try:
+                conn._release()
+            except Exception:
+                # A transport that refuses bytes is closing: its protocol hears of it.
+                app_log.debug("releasing held response bytes failed", exc_info=True)
 
     def _sweep(self) -> None:
         now = self.now = self._loop.time()
