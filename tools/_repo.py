@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,24 +151,36 @@ def build_wheels(folders: list[str], outdir: Path, *, meta_too: bool = False) ->
     table = dists()
     targets = [table[f] for f in folders] + ([meta()] if meta_too else [])
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    # The compiled build (a mypyc hook) compiles in place: give it a copy, so
+    # that no extension module is left beside the sources (it would shadow
+    # them, stale, for anything run from the tree) and builds running side
+    # by side do not meet.
+    compiled = bool(env.get("HATCH_BUILD_HOOK_ENABLE_MYPYC"))
     wheels = []
-    for dist in targets:
-        run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "wheel",
-                "-q",
-                "--no-deps",
-                "--no-build-isolation",
-                "-w",
-                str(outdir),
-                str(dist.path),
-            ],
-            env=env,
-        )
-        wheels.append(wheel_path(dist, outdir))
+    with tempfile.TemporaryDirectory(prefix="squall-build-") as scratch:
+        for dist in targets:
+            source = dist.path
+            if compiled and dist.path != ROOT:
+                source = Path(scratch) / dist.path.name
+                shutil.copytree(
+                    dist.path, source, ignore=shutil.ignore_patterns("__pycache__", "*.so", "build")
+                )
+            run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "-q",
+                    "--no-deps",
+                    "--no-build-isolation",
+                    "-w",
+                    str(outdir),
+                    str(source),
+                ],
+                env=env,
+            )
+            wheels.append(wheel_path(dist, outdir))
     return wheels
 
 

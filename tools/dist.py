@@ -13,7 +13,10 @@ of the distribution and its squall dependencies and runs the tests with
 ``SQUALL_HTTP_PARSER=httptools``, so they exercise the llhttp parser; ``h2``
 (``py311-h2-web``) installs the ``http2`` extras and runs the tests with
 ``SQUALL_TEST_HTTP2=1``, so every AsyncHTTPTestCase serves and fetches over
-HTTP/2. Siblings are always installed from wheels
+HTTP/2; ``compiled`` (``py313-compiled-web``) builds squall-http with its
+mypyc hook (``HATCH_BUILD_HOOK_ENABLE_MYPYC=1``: the codec and the header map
+as C extensions) and runs the tests with ``SQUALL_EXPECT_COMPILED=1``, which
+makes them check that the compiled modules are the ones in use. Siblings are always installed from wheels
 built from this repository (``--no-index``), never from a package index.
 """
 
@@ -87,15 +90,19 @@ def install(folder: str, *with_extras: str) -> None:
 
 
 # factor -> (the extra it installs, the environment it sets)
-_FACTORS = {
+_FACTORS: dict[str, tuple[str | None, dict[str, str]]] = {
     "speedups": ("speedups", {"SQUALL_HTTP_PARSER": "httptools"}),
     "h2": ("http2", {"SQUALL_TEST_HTTP2": "1"}),
+    # The compiled build: squall-http's wheel made by its mypyc hook.
+    "compiled": (None, {"SQUALL_EXPECT_COMPILED": "1"}),
 }
 
 
 def test(folder: str, args: list[str], *, factors: list[str] | None = None) -> None:
     chosen = [_FACTORS[f] for f in factors or () if f in _FACTORS]
-    install(folder, *[extra for extra, _ in chosen])
+    if "compiled" in (factors or ()):
+        os.environ["HATCH_BUILD_HOOK_ENABLE_MYPYC"] = "1"
+    install(folder, *[extra for extra, _ in chosen if extra is not None])
     tests = PACKAGES / folder / "tests"
     # Run from the repository root so the root pytest configuration applies;
     # the code under test is the installed wheel, never the source tree.

@@ -10,6 +10,9 @@ from squall.http1connection import _parsers
 from squall.httpserver import HTTPServer
 from squall.httputil import HTTPServerRequest
 
+# squall's own reader: compiled in the compiled build (tox's compiled factor).
+_PURE = "compiled" if _parsers.COMPILED else "pure Python"
+
 needs_httptools = pytest.mark.skipif(
     _parsers.HTTPTOOLS_VERSION is None, reason="httptools not installed"
 )
@@ -62,7 +65,7 @@ def test_the_choice_is_made_at_construction_and_logged_once(
         HTTPServer(lambda request: None, http_parser="python")
         HTTPServer(lambda request: None, http_parser="python")
     lines = [r.getMessage() for r in caplog.records if r.name == "squall.general"]
-    assert lines == ["HTTP/1 parser: pure Python (asked for)"]
+    assert lines == [f"HTTP/1 parser: {_PURE} (asked for)"]
 
 
 @needs_httptools
@@ -77,7 +80,7 @@ def test_the_environment_variable_applies_when_the_keyword_is_not_given(
     lines = [r.getMessage() for r in caplog.records if r.name == "squall.general"]
     assert len(lines) == 2
     assert lines[0].startswith("HTTP/1 parser: llhttp (httptools ")
-    assert lines[1] == "HTTP/1 parser: pure Python (asked for)"
+    assert lines[1] == f"HTTP/1 parser: {_PURE} (asked for)"
 
 
 @pytest.mark.usefixtures("fresh_log")
@@ -97,4 +100,5 @@ def test_httptools_asked_for_but_missing_fails_at_construction(
     with caplog.at_level(logging.INFO, logger="squall.general"):
         HTTPServer(lambda request: None, http_parser="auto")
     lines = [r.getMessage() for r in caplog.records if r.name == "squall.general"]
-    assert lines == ["HTTP/1 parser: pure Python (httptools is not installed)"]
+    why = "auto" if _parsers.COMPILED else "httptools is not installed"
+    assert lines == [f"HTTP/1 parser: {_PURE} ({why})"]

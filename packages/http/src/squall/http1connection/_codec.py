@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http.client import responses
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from squall.httputil._errors import HTTPOutputError
@@ -54,6 +54,7 @@ from squall.httputil._headers import (
     _canonical_names,
     _headers_from_dicts,
 )
+from squall.httputil._mypyc import mypyc_attr
 from squall.httputil._startline import RequestStartLine, ResponseStartLine
 
 from . import _grammar as g
@@ -194,6 +195,8 @@ def _walk_fields(block: str, what: str) -> list[tuple[str, str]]:
     return pairs
 
 
+# LlhttpReader (squall.http1connection._parsers) subclasses it in Python.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class H1Reader:
     """Parses one side of an HTTP/1.x connection: requests (server) or responses (client).
 
@@ -242,27 +245,27 @@ class H1Reader:
 
     # -- the driver's interface ------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append received bytes; ``b""`` marks the end of the stream."""
         if not data:
             self._eof = True
             return
-        if type(data) is not bytes:
-            data = bytes(data)  # never keep (and later grow) the caller's buffer
+        # Never keep (and later grow) the caller's buffer.
+        chunk = data if type(data) is bytes else bytes(data)
         buf = self._buf
         pos = self._pos
         if pos >= len(buf):
-            self._buf = data
+            self._buf = chunk
             self._pos = 0
             self._scan = 0
         elif type(buf) is bytes:
             grown = bytearray(memoryview(buf)[pos:])
-            grown += data
+            grown += chunk
             self._buf = grown
             self._scan -= pos
             self._pos = 0
         else:
-            buf += data
+            buf += chunk
 
     def next_event(self) -> object:
         """The next event, or :data:`NEED_DATA`; raises :class:`H1ProtocolError`."""
@@ -800,7 +803,7 @@ class H1Writer:
     def response_head(
         self,
         code: int,
-        fields: Iterable[tuple[bytes, bytes]],
+        fields: Iterable[Any],
         *,
         request_method: str | None,
         keep_alive: bool,

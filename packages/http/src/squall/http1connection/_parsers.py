@@ -27,8 +27,10 @@ two are kept identical:
   allowed) is the pure reader's; the tests compare every byte value in both
   positions.
 
-Choosing: :func:`reader_class` resolves ``"auto"`` (llhttp when httptools is
-importable), ``"httptools"`` (required: an :class:`ImportError` without it) or
+Choosing: :func:`reader_class` resolves ``"auto"`` (the pure reader when
+this installation is the compiled build, :data:`COMPILED`, whose mypyc-made
+reader outruns the llhttp one; else llhttp when httptools is importable),
+``"httptools"`` (required: an :class:`ImportError` without it) or
 ``"python"``; ``None`` reads the ``SQUALL_HTTP_PARSER`` environment variable,
 ``"auto"`` when unset. The first resolution of each outcome is logged on
 ``squall.general`` at INFO.
@@ -43,6 +45,7 @@ from typing import Any
 from squall.httputil._headers import _canonical
 from squall.log import gen_log
 
+from . import _codec
 from ._codec import _DEAD, _DEFAULT_LIMITS, H1Limits, H1ProtocolError, H1Reader
 
 #: The installed httptools' version, ``None`` without it (the pure reader only).
@@ -56,7 +59,17 @@ try:
 except ImportError:
     HTTPTOOLS_VERSION = None
 
-__all__ = ["ENV_VARIABLE", "HTTPTOOLS_VERSION", "LlhttpReader", "make_reader", "reader_class"]
+__all__ = [
+    "COMPILED",
+    "ENV_VARIABLE",
+    "HTTPTOOLS_VERSION",
+    "LlhttpReader",
+    "make_reader",
+    "reader_class",
+]
+
+#: True when the codec is the compiled build's C extension (mypyc), not Python source.
+COMPILED: bool = not str(getattr(_codec, "__file__", "") or "").endswith(".py")
 
 #: The environment variable consulted when no parser is named explicitly.
 ENV_VARIABLE = "SQUALL_HTTP_PARSER"
@@ -161,8 +174,9 @@ def reader_class(choice: str | None = None) -> type[H1Reader]:
     """The reader class for ``choice``: ``"auto"``, ``"httptools"``, ``"python"`` or ``None``.
 
     ``None`` takes the ``SQUALL_HTTP_PARSER`` environment variable (``"auto"``
-    when unset or empty). ``"auto"`` means llhttp when httptools is
-    installed, the pure-Python reader otherwise. Raises :class:`ValueError`
+    when unset or empty). ``"auto"`` means the compiled reader in the
+    compiled build (:data:`COMPILED`), else llhttp when httptools is
+    installed, else the pure-Python reader. Raises :class:`ValueError`
     for another name and :class:`ImportError` for ``"httptools"`` without the
     package.
     """
@@ -177,17 +191,21 @@ def reader_class(choice: str | None = None) -> type[H1Reader]:
             f"HTTP parser 'httptools' asked for (from {source}) but httptools is not "
             "installed: pip install 'squall-http[speedups]'"
         )
-    chosen: type[H1Reader] = (
-        LlhttpReader if choice != "python" and HTTPTOOLS_VERSION is not None else H1Reader
-    )
+    llhttp = choice == "httptools" or (choice == "auto" and not COMPILED)
+    chosen: type[H1Reader] = LlhttpReader if llhttp and HTTPTOOLS_VERSION is not None else H1Reader
     key = f"{choice}:{chosen.__name__}"
     if key not in _announced:
         _announced.add(key)
         if chosen is LlhttpReader:
             gen_log.info("HTTP/1 parser: llhttp (httptools %s), %r", HTTPTOOLS_VERSION, choice)
         else:
-            why = "asked for" if choice == "python" else "httptools is not installed"
-            gen_log.info("HTTP/1 parser: pure Python (%s)", why)
+            if choice == "python":
+                why = "asked for"
+            elif COMPILED:
+                why = "auto"
+            else:
+                why = "httptools is not installed"
+            gen_log.info("HTTP/1 parser: %s (%s)", "compiled" if COMPILED else "pure Python", why)
     return chosen
 
 

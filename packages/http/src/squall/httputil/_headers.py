@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from ._errors import HTTPInputError
+from ._mypyc import mypyc_attr
 
 __all__ = ["HTTPHeaders"]
 
@@ -42,6 +43,8 @@ def _canonical(name: str) -> str:
     return made
 
 
+# Subclassed in Python (squall.websocket's, users') when this module is compiled.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class HTTPHeaders(MutableMapping[str, str]):
     """A dict of header fields whose keys ignore case and may repeat.
 
@@ -228,7 +231,8 @@ class HTTPHeaders(MutableMapping[str, str]):
         twin._last = None
         return twin
 
-    __copy__ = copy
+    def __copy__(self) -> HTTPHeaders:
+        return self.copy()
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, HTTPHeaders):
