@@ -26,15 +26,19 @@ def listener() -> socket.socket:
 
 
 def run(main: Callable[[], Awaitable[None]], impl: str, profile_to: str | None) -> None:
-    """Run ``main`` forever; uvloop when ``impl`` ends with ``-uvloop`` or ``-speedups``
-    (which also asks squall for the httptools parser)."""
+    """Run ``main`` forever; uvloop when ``impl`` ends with ``-uvloop``, ``-speedups``
+    (which also asks squall for the httptools parser) or ``-compiled`` (squall-http's
+    compiled build, see _compiled.py, with its own reader)."""
     if impl.endswith("-speedups"):
         os.environ.setdefault("SQUALL_HTTP_PARSER", "httptools")
+    elif impl.endswith("-compiled"):
+        # The compiled build's own reader ("auto" keeps it over llhttp).
+        os.environ.setdefault("SQUALL_HTTP_PARSER", "auto")
     elif impl.startswith("squall"):
         # The plain rows are squall's pure-Python parser even where httptools
         # is installed (the server's default, "auto", would pick llhttp).
         os.environ.setdefault("SQUALL_HTTP_PARSER", "python")
-    if impl.endswith(("-uvloop", "-speedups")):
+    if impl.endswith(("-uvloop", "-speedups", "-compiled")):
         import uvloop
 
         uvloop.install()

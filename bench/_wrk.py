@@ -54,11 +54,17 @@ class Server:
     """One server process (``script IMPL [extra...]``) pinned to the server CPU."""
 
     def __init__(self, script: str, impl: str, *extra: str) -> None:
+        env = ENV
+        if impl.endswith("-compiled"):
+            from _compiled import compiled_path
+
+            env = dict(ENV)
+            env["PYTHONPATH"] = os.pathsep.join([compiled_path(), ENV.get("PYTHONPATH", "")])
         self.proc = subprocess.Popen(
             [sys.executable, script, impl, *extra],
             stdout=subprocess.PIPE,
             text=True,
-            env=ENV,
+            env=env,
             preexec_fn=lambda: os.sched_setaffinity(0, {SERVER_CPU}),
         )
         assert self.proc.stdout is not None

@@ -29,6 +29,7 @@ IMPLS = [
     "squall",
     "squall-uvloop",
     "squall-speedups",
+    "squall-compiled",
     "uvicorn-h11",
     "uvicorn-httptools",
     "uvicorn-httptools-uvloop",

@@ -1,11 +1,12 @@
 """ASGI servers for bench/asgi/run.py: one process per run, chosen by argv.
 
-usage: server.py IMPL [PROFILE_OUT]   (squall, squall-uvloop, squall-speedups, uvicorn-h11,
+usage: server.py IMPL [PROFILE_OUT]   (squall, squall-uvloop, squall-speedups, squall-compiled, uvicorn-h11,
 uvicorn-httptools, uvicorn-httptools-uvloop, hypercorn)
 
 Every server runs the *same* Starlette application, a hello world at ``/``.
 squall serves it with ``HTTPServer(ASGIContainer(app))`` (``-uvloop``: on
-uvloop; ``-speedups``: uvloop and the httptools parser), uvicorn with its
+uvloop; ``-speedups``: uvloop and the httptools parser; ``-compiled``: uvloop and
+squall-http's compiled build, see bench/_compiled.py), uvicorn with its
 pure-Python h11 protocol or its httptools one (on the asyncio loop, or on
 uvloop for ``-uvloop``; access log off), hypercorn with its asyncio worker.
 Each listens on a socket made by ``bench/_serve.py`` (``IPPROTO_TCP``, so

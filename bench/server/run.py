@@ -34,6 +34,7 @@ HELLO_IMPLS = [
     "squall",
     "squall-uvloop",
     "squall-speedups",
+    "squall-compiled",
     "tornado",
     "asyncio",
     "uvicorn",

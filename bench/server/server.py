@@ -1,6 +1,6 @@
 """HTTP servers for bench/server/run.py: one process per run, chosen by argv.
 
-usage: server.py IMPL  (IMPL: squall, squall-uvloop, squall-speedups, tornado, asyncio,
+usage: server.py IMPL  (IMPL: squall, squall-uvloop, squall-speedups, squall-compiled, tornado, asyncio,
 uvicorn (h11), uvicorn-httptools-uvloop)
 
 Every server answers GET with "Hello, world!" and POST by echoing the body,

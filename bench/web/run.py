@@ -30,6 +30,7 @@ HELLO_IMPLS = [
     "squall",
     "squall-uvloop",
     "squall-speedups",
+    "squall-compiled",
     "tornado",
     "aiohttp",
     "sanic-uvloop",

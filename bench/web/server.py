@@ -1,6 +1,6 @@
 """Web servers for bench/web/run.py: one process per run, chosen by argv.
 
-usage: server.py IMPL [PROFILE_OUT]   (IMPL: squall, squall-uvloop, squall-speedups, tornado,
+usage: server.py IMPL [PROFILE_OUT]   (IMPL: squall, squall-uvloop, squall-speedups, squall-compiled, tornado,
 aiohttp, sanic-uvloop, starlette-uvloop, blacksheep-uvloop)
 
 The squall and Tornado servers run the *same* application code, the first
