@@ -17,6 +17,7 @@ Layouts (the same ones ``deploy/app.py`` offers):
 * ``--processes=1``: one plain process (the one-port-per-process layout
   starts several of these).
 
+Each worker prints ``serving {"task": ..., "pid": ...}`` once it serves.
 SIGTERM makes a worker drain (:meth:`HTTPServer.shutdown`) and exit 0.
 """
 
@@ -63,6 +64,8 @@ def _on_request(request: HTTPServerRequest) -> None:
 async def _run(listeners: list[socket.socket], xheaders: bool) -> None:
     server = HTTPServer(_on_request, xheaders=xheaders)
     server.add_sockets(listeners)
+    # The tests learn which pid serves which task from this line.
+    print("serving", json.dumps({"task": task_id(), "pid": os.getpid()}), flush=True)
     loop = asyncio.get_running_loop()
     term = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, term.set)
