@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -235,7 +236,10 @@ def test_presence_merges_what_every_process_announces(wschat: ModuleType, io_loo
         await asyncio.sleep(0)
         assert len(published) == 4
         there.close()
-        here.heard[there.origin] = (here.heard[there.origin][0], 0.0)  # long ago
+        # Long ago: four beats before now on the clock _tick reads (not 0.0,
+        # which is not long ago on a machine up for less than three beats).
+        long_ago = time.monotonic() - 4 * here.beat
+        here.heard[there.origin] = (here.heard[there.origin][0], long_ago)
         here._tick()
         assert seen[-1] == ["amy", "ann"]
         here._on_news(Message("who", None, gap=True))  # the hub lost messages
