@@ -758,15 +758,20 @@ class _H1ServerProtocol(asyncio.Protocol, HTTPConnection):
         (an inter-processor interrupt, several microseconds): in a burst,
         only the first finds it asleep. Nothing waits longer than the rest
         of the current pass; a connection holds less than ``_HOLD`` bytes.
+        While a lone connection answers pass after pass, holding would only
+        add a pass per answer: the registry then lets writes go straight out
+        (see ``_Registry.probe``).
         """
         held = self._held
         if held is None:
             if len(data) < _HOLD:
-                self._held = [data]
-                self._held_size = len(data)
-                self._registry.hold(self)
-            else:
-                self._transport.write(data)
+                registry = self._registry
+                if registry.holding or registry.probe():
+                    self._held = [data]
+                    self._held_size = len(data)
+                    registry.hold(self)
+                    return
+            self._transport.write(data)
             return
         size = self._held_size + len(data)
         if size < _HOLD:

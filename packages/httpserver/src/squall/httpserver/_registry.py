@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
+# Holding small writes to the end of a loop pass pays off when several
+# connections answer in one pass; for a lone connection it only adds a pass.
+# After this many passes in a row with one answering connection, writes go
+# straight out...
+_SOLO_PASSES = 8
+# ... and every this many straight writes, one pass holds again, to notice load.
+_PROBE_EVERY = 32
+
 
 class _Settings:
     """Everything a connection needs from its server, resolved once per server."""
@@ -86,10 +94,13 @@ class _Registry:
         "_held",
         "_interval",
         "_loop",
+        "_solo",
+        "_straight",
         "_waiters",
         "conns",
         "done",
         "draining",
+        "holding",
         "now",
         "settings",
     )
@@ -110,8 +121,13 @@ class _Registry:
         self._interval = max(0.01, shortest / 4)
         self._handle: asyncio.TimerHandle | None = None
         self._waiters: list[asyncio.Future[None]] = []
-        # Connections holding small writes until the end of this loop pass.
+        # Connections holding small writes until the end of this loop pass,
+        # whether writes are held at all now, passes in a row with one
+        # answering connection, straight writes left before holding again.
         self._held: list[_H1ServerProtocol] = []
+        self.holding = True
+        self._solo = 0
+        self._straight = 0
         # An already resolved future, handed out by writes that went straight
         # to the transport (most of them): no allocation per write.
         self.done: asyncio.Future[None] = loop.create_future()
@@ -132,12 +148,31 @@ class _Registry:
 
     def _release_all(self) -> None:
         held, self._held = self._held, []
+        if len(held) > 1:
+            self._solo = 0
+        else:
+            self._solo += 1
+            if self._solo >= _SOLO_PASSES:
+                self.holding = False
+                self._straight = _PROBE_EVERY
         for conn in held:
             try:
                 conn._release()
             except Exception:
                 # A transport that refuses bytes is closing: its protocol hears of it.
                 app_log.debug("releasing held response bytes failed", exc_info=True)
+
+    def probe(self) -> bool:
+        """A small write while writes go straight out: True when this one should be held.
+
+        Every ``_PROBE_EVERY`` straight writes, writes are held again for a
+        pass; if several connections answer in it, holding stays on.
+        """
+        self._straight -= 1
+        if self._straight > 0:
+            return False
+        self.holding = True
+        return True
 
     def _sweep(self) -> None:
         now = self.now = self._loop.time()
