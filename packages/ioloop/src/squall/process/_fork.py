@@ -57,20 +57,36 @@ class _Supervisor:
         self.workers: dict[int, int] = {}  # pid -> task id
         self.restarts_left = restarts_allowed
         self.stopping = False
-        self.parents_handler: Any = None  # the parent's own SIGTERM handler while supervising
+        # The SIGTERM handler the process had before (the workers get it back).
+        self.parents_handler: Any = signal.SIG_DFL
+
+    def take_sigterm(self) -> None:
+        """From now on a SIGTERM to this process is passed on (set before the first fork)."""
+        previous = signal.signal(signal.SIGTERM, self._pass_on)
+        self.parents_handler = signal.SIG_DFL if previous is None else previous
+
+    def give_sigterm_back(self) -> None:
+        signal.signal(signal.SIGTERM, self.parents_handler)
 
     def spawn(self, task: int) -> bool:
         """Fork the worker for ``task``; True in that worker, False back in the parent."""
         global _task_id
-        pid = os.fork()
-        if pid:
-            self.workers[pid] = task
-            return False
-        _task_id = task
-        random.seed()  # fresh entropy: workers must not share the parent's sequence
-        if self.parents_handler is not None:  # a replacement: gets what the first workers had
+        # A SIGTERM waits while the process splits: the parent must know the
+        # new pid before passing the signal on, and the worker must not run
+        # the parent's handler (it gets the handler the process had before).
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        try:
+            pid = os.fork()
+            if pid:
+                self.workers[pid] = task
+                return False
+            _task_id = task
+            self.workers = {}
+            random.seed()  # fresh entropy: workers must not share the parent's sequence
             signal.signal(signal.SIGTERM, self.parents_handler)
-        return True
+            return True
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def _pass_on(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM to the parent: stop restarting and pass it to every worker."""
@@ -89,13 +105,7 @@ class _Supervisor:
         None once every worker has exited successfully (or none is left to wait for),
         or every worker has ended after a SIGTERM to the parent.
         """
-        previous = signal.signal(signal.SIGTERM, self._pass_on)
-        self.parents_handler = signal.SIG_DFL if previous is None else previous
-        try:
-            return self._watch()
-        finally:
-            if _task_id is None:  # still the parent (a replacement worker reset it already)
-                signal.signal(signal.SIGTERM, self.parents_handler)
+        return self._watch()
 
     def _watch(self) -> int | None:
         while self.workers:
@@ -155,10 +165,19 @@ def fork_processes(num_processes: int | None, max_restarts: int | None = None) -
     budget = _DEFAULT_MAX_RESTARTS if max_restarts is None else max_restarts
     gen_log.info("Forking %d worker processes", count)
     boss = _Supervisor(budget)
-    for task in range(count):
-        if boss.spawn(task):
-            return task
-    replacement = boss.supervise()
+    # Before the first fork: a SIGTERM while the workers start is passed on
+    # too, and no further worker is started after it.
+    boss.take_sigterm()
+    try:
+        for task in range(count):
+            if boss.stopping:
+                break
+            if boss.spawn(task):
+                return task
+        replacement = boss.supervise()
+    finally:
+        if _task_id is None:  # still the parent (a worker has its own handler already)
+            boss.give_sigterm_back()
     if replacement is not None:
         return replacement
     sys.exit(0)
