@@ -473,31 +473,16 @@ def test_subprocess_initialize_moves_to_a_new_loop_after_the_old_one_closed() ->
         asyncio.run(cleanup())
 
 
-def test_a_sigterm_while_the_workers_start_stops_the_start(tmp_path: Any) -> None:
-    # The parent gets SIGTERM right after forking worker 0 (here it sends it to itself):
-    # worker 0 gets it passed on, worker 1 is never started, and the parent exits 0.
+def _run_forking(
+    tmp_path: Any, source: str, *, sigterm_when_ready: int = 0
+) -> tuple[int, str, str]:
+    """Run ``source`` (a script calling fork_processes) in its own session: (status, out, err).
+
+    With ``sigterm_when_ready``, the parent alone gets SIGTERM once that many
+    workers wrote their ``ready-<task>`` files. Whatever is left is killed.
+    """
     script = tmp_path / "script.py"
-    script.write_text(
-        textwrap.dedent(
-            """
-            import os, signal, sys, time
-            from squall.process import fork_processes
-            real_fork = os.fork
-            parent = os.getpid()
-            def fork():
-                pid = real_fork()
-                if pid and os.getpid() == parent:
-                    os.kill(parent, signal.SIGTERM)  # arrives while SIGTERM is blocked
-                return pid
-            os.fork = fork
-            tid = fork_processes(2)
-            open("ready-%d" % tid, "w").close()
-            for _ in range(3000):
-                time.sleep(0.01)
-            print("worker %d never got SIGTERM" % tid, flush=True)
-            """
-        )
-    )
+    script.write_text(textwrap.dedent(source))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     proc = subprocess.Popen(
         [sys.executable, str(script)],
@@ -509,12 +494,45 @@ def test_a_sigterm_while_the_workers_start_stops_the_start(tmp_path: Any) -> Non
         start_new_session=True,
     )
     try:
+        if sigterm_when_ready:
+            ready = [tmp_path / f"ready-{task}" for task in range(sigterm_when_ready)]
+            for _ in range(1000):
+                if all(path.exists() for path in ready):
+                    break
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGTERM)  # the parent only
         out, err = proc.communicate(timeout=20)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-    assert proc.returncode == 0, err
+        proc.communicate()  # no pipe left open after a failure
+    return proc.returncode, out, err
+
+
+def test_a_sigterm_while_the_workers_start_stops_the_start(tmp_path: Any) -> None:
+    # The parent gets SIGTERM right after forking worker 0 (here it sends it to itself):
+    # worker 0 gets it passed on, worker 1 is never started, and the parent exits 0.
+    returncode, out, err = _run_forking(
+        tmp_path,
+        """
+        import os, signal, sys, time
+        from squall.process import fork_processes
+        real_fork = os.fork
+        parent = os.getpid()
+        def fork():
+            pid = real_fork()
+            if pid and os.getpid() == parent:
+                os.kill(parent, signal.SIGTERM)  # arrives while SIGTERM is blocked
+            return pid
+        os.fork = fork
+        tid = fork_processes(2)
+        open("ready-%d" % tid, "w").close()
+        for _ in range(3000):
+            time.sleep(0.01)
+        print("worker %d never got SIGTERM" % tid, flush=True)
+        """,
+    )
+    assert returncode == 0, err
     assert "never got SIGTERM" not in out, (out, err)
     assert not (tmp_path / "ready-1").exists()
     assert "starting it again" not in err
@@ -523,46 +541,24 @@ def test_a_sigterm_while_the_workers_start_stops_the_start(tmp_path: Any) -> Non
 def test_fork_processes_parent_passes_sigterm_on(tmp_path: Any) -> None:
     # A SIGTERM to the parent alone reaches every worker (each drains and says so), nothing is
     # restarted (worker 1 even dies of the signal), and the parent then exits with status 0.
-    script = tmp_path / "script.py"
-    script.write_text(
-        textwrap.dedent(
-            """
-            import os, signal, sys, time
-            from squall.process import fork_processes
-            tid = fork_processes(2)
-            if tid == 0:
-                def drained(signum, frame):
-                    print("worker 0 drained", flush=True)
-                    sys.exit(0)
-                signal.signal(signal.SIGTERM, drained)
-            open("ready-%d" % tid, "w").close()
-            for _ in range(3000):
-                time.sleep(0.01)
-            print("worker %d never got SIGTERM" % tid, flush=True)
-            """
-        )
-    )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    proc = subprocess.Popen(
-        [sys.executable, str(script)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=str(tmp_path),
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        for _ in range(1000):
-            if (tmp_path / "ready-0").exists() and (tmp_path / "ready-1").exists():
-                break
+    returncode, out, err = _run_forking(
+        tmp_path,
+        """
+        import os, signal, sys, time
+        from squall.process import fork_processes
+        tid = fork_processes(2)
+        if tid == 0:
+            def drained(signum, frame):
+                print("worker 0 drained", flush=True)
+                sys.exit(0)
+            signal.signal(signal.SIGTERM, drained)
+        open("ready-%d" % tid, "w").close()
+        for _ in range(3000):
             time.sleep(0.01)
-        proc.send_signal(signal.SIGTERM)  # the parent only
-        out, err = proc.communicate(timeout=20)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()  # no pipe left open after a failure
-    assert proc.returncode == 0, err
+        print("worker %d never got SIGTERM" % tid, flush=True)
+        """,
+        sigterm_when_ready=2,
+    )
+    assert returncode == 0, err
     assert out.splitlines() == ["worker 0 drained"], (out, err)
     assert "starting it again" not in err

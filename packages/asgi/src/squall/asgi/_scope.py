@@ -143,30 +143,23 @@ def _make_scope(
             if type(address) is tuple and len(address) >= 2 and address[0] == remote_ip:
                 port = int(address[1])
             client = (remote_ip, port)
-    http = kind == "http"
-    if not http:
+    if kind != "http":
         scheme = "wss" if scheme == "https" else "ws"
-    # _field_list, inline: this runs for every request.
-    wire = _to_wire.get
-    pairs = headers.get_all() if headers._lists else headers._joined.items()
     scope: dict[str, Any] = {
         "type": kind,
-        "asgi": _HTTP_ASGI if http else _WEBSOCKET_ASGI,
+        "asgi": _HTTP_ASGI if kind == "http" else _WEBSOCKET_ASGI,
         "http_version": _VERSIONS.get(version, "1.1"),
-        "method": method,
         "scheme": scheme,
         "path": path,
         "raw_path": target.encode("latin-1", "replace"),
-        "query_string": query.encode("latin-1", "replace") if query else b"",
+        "query_string": query.encode("latin-1", "replace"),
         "root_path": root_path,
-        "headers": [
-            [wire(name) or _lower_bytes(name), value.encode("latin-1")] for name, value in pairs
-        ],
+        "headers": _field_list(headers),
         "client": client,
         "server": local,
     }
-    if not http:
-        del scope["method"]  # a WebSocket scope has none
+    if kind == "http":
+        scope["method"] = method
     if state is not None:
         scope["state"] = state.copy()
     return scope

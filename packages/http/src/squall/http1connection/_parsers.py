@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 #: True when the codec is the compiled build's C extension (mypyc), not Python source.
-COMPILED: bool = not str(getattr(_codec, "__file__", "") or "").endswith(".py")
+COMPILED: bool = not str(_codec.__file__).endswith(".py")
 
 #: The environment variable consulted when no parser is named explicitly.
 ENV_VARIABLE = "SQUALL_HTTP_PARSER"
@@ -199,12 +199,13 @@ def reader_class(choice: str | None = None) -> type[H1Reader]:
         if chosen is LlhttpReader:
             gen_log.info("HTTP/1 parser: llhttp (httptools %s), %r", HTTPTOOLS_VERSION, choice)
         else:
-            if choice == "python":
-                why = "asked for"
-            elif COMPILED:
-                why = "auto"
-            else:
-                why = "httptools is not installed"
+            why = (
+                "asked for"
+                if choice == "python"
+                else "auto"
+                if COMPILED
+                else "httptools is not installed"
+            )
             gen_log.info("HTTP/1 parser: %s (%s)", "compiled" if COMPILED else "pure Python", why)
     return chosen
 

@@ -105,9 +105,6 @@ class _Supervisor:
         None once every worker has exited successfully (or none is left to wait for),
         or every worker has ended after a SIGTERM to the parent.
         """
-        return self._watch()
-
-    def _watch(self) -> int | None:
         while self.workers:
             try:
                 pid, status = os.wait()
